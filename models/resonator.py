@@ -1,0 +1,192 @@
+"""MTJ resonator: the spin-diode synapse.
+
+An MTJ driven by an RF current at frequency f rectifies it into a DC voltage. With resonance f_r and
+half-width D = alpha f_r:
+
+    V_dc = P_in K_SD [a_sym D^2 + a_asym 2 D (f - f_r)] / [D^2 + (f - f_r)^2]
+
+At carrier level (rf fidelity) the resonator is a driven, damped oscillator,
+dm/dt = -(i 2 pi f_r + 2 pi D) m + 2 pi D I_rf(t), whose resistance oscillates with m:
+R(t) = R0 + beta_s Re(m) + beta_a Im(m). The DC part of I_rf(t) R(t) after a low-pass read-out is
+the rectified voltage; beta_s and beta_a are chosen so that, in the rotating-wave limit, it equals the
+Lorentzian above (derivation in :func:`mixing_coefficients`).
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import torch
+
+from .params import Params, param, spice_number, spice_params
+from .units import FREQ_UNIT, POWER_UNIT, STATE_CURRENT_UNIT, check_fidelity
+
+TWO_PI = 2.0 * math.pi
+
+
+@dataclasses.dataclass(frozen=True)
+class ResonatorParams(Params):
+    f_r: float = param(1e9, "positive", "default resonance frequency (Hz); trained per device")
+    alpha: float = param(0.01, "positive", "relative half-width: D = alpha f_r")
+    K_SD: float = param(0.0884 / 10e-6, "positive", "spin-diode sensitivity (V/W)")
+    a_sym: float = param(0.0, "finite", "weight of the symmetric Lorentzian term")
+    a_asym: float = param(1.0, "finite", "weight of the antisymmetric Lorentzian term")
+    R0: float = param(1e3, "positive", "MTJ resistance at rest (Ohm)")
+    Z0: float = param(50.0, "positive", "reference impedance defining P_in = I_rf^2 Z0 / 2 (Ohm)")
+    lp_ratio: float = param(0.01, "positive", "rf read-out low-pass corner, in units of f_r")
+
+    def validate(self) -> None:
+        if self.a_sym == 0 and self.a_asym == 0:
+            raise ValueError("ResonatorParams: a_sym and a_asym are both 0, the device rectifies nothing")
+        if self.alpha >= 0.5:
+            raise ValueError(f"ResonatorParams.alpha must be < 0.5 (a resonance), got {self.alpha}")
+        if self.lp_ratio >= 0.5:
+            raise ValueError(f"ResonatorParams.lp_ratio must be < 0.5 so the read-out rejects the "
+                             f"carrier, got {self.lp_ratio}")
+
+    def linewidth(self, f_r: float | None = None) -> float:
+        return self.alpha * (self.f_r if f_r is None else f_r)
+
+
+# ---------------------------------------------------------------- torch surrogate
+
+def lorentzian(f: torch.Tensor, f_r: torch.Tensor, prm: ResonatorParams) -> torch.Tensor:
+    """Rectified voltage per watt of input (V/W). f and f_r in the same unit (Hz or GHz alike)."""
+    D = prm.alpha * f_r
+    delta = f - f_r
+    return prm.K_SD * (prm.a_sym * D * D + prm.a_asym * 2.0 * D * delta) / (D * D + delta * delta)
+
+
+def rectified_voltage(power: torch.Tensor, f: torch.Tensor, f_r: torch.Tensor,
+                      prm: ResonatorParams) -> torch.Tensor:
+    """V_dc (V) of one resonator for an input of ``power`` (W) at frequency ``f``."""
+    return power * lorentzian(f, f_r, prm)
+
+
+def chain_voltage(powers: torch.Tensor, freqs: torch.Tensor, f_r: torch.Tensor,
+                  prm: ResonatorParams) -> torch.Tensor:
+    """Voltage of chains of resonators in series, alternately head-to-tail, without bias.
+
+    powers, freqs: (..., n_in); f_r: (n_chains, n_res). Every resonator rectifies every frequency on
+    the line, V_j = sum_k (-1)^k sum_i P_i G(f_i, f_r[j, k]); the sum over the tails is the crosstalk.
+    Returns (..., n_chains).
+    """
+    g = lorentzian(freqs[..., None, None, :], f_r[..., None], prm)  # (..., chains, res, n_in)
+    signs = torch.ones(f_r.shape[-1], dtype=g.dtype, device=g.device)
+    signs[1::2] = -1.0
+    return torch.einsum("...cri,r,...i->...c", g, signs, powers)
+
+
+def mixing_coefficients(prm: ResonatorParams) -> tuple[float, float]:
+    """beta_s, beta_a (Ohm/A) of R(t) = R0 + beta_s u + beta_a v, m = u + i v in amperes.
+
+    For I_rf = I0 cos(w t), with drive coefficient kappa = Gamma = 2 pi D, the rotating-wave solution
+    gives <I u> = Gamma^2 I0^2 / (4 (Gamma^2 + Delta^2)) and <I v> = Gamma (w - w_r) I0^2 / (4 (...)),
+    Delta = w - w_r. Matching <I R> to P_in K_SD [...] with P_in = I0^2 Z0 / 2 yields
+    beta_s = 2 K_SD a_sym Z0 and beta_a = 4 K_SD a_asym Z0.
+    """
+    return 2.0 * prm.K_SD * prm.a_sym * prm.Z0, 4.0 * prm.K_SD * prm.a_asym * prm.Z0
+
+
+def drive_amplitude(power: float, prm: ResonatorParams) -> float:
+    """Peak RF current (A) that carries ``power`` (W) in the reference impedance Z0."""
+    return math.sqrt(2.0 * power / prm.Z0)
+
+
+# ---------------------------------------------------------------- SPICE models
+
+def spice_subckt(prm: ResonatorParams, fidelity: str) -> str:
+    """Subcircuit ``mtj_env`` or ``mtj_rf`` with defaults from ``prm``.
+
+    envelope, ports ``pw df a b``: the resonator is an ideal DC voltage V(a, b) = V_dc for an input of
+    power V(pw) (1 V = 1 uW) at frequency fin + V(df) (1 V = 1 MHz); series instances add up to a chain.
+    rf, ports ``a b out``: the RF current flows from a to b through R(t); ``out`` is V(a, b) through a
+    buffered two-pole low-pass at lp_ratio f_r, i.e. the rectified voltage.
+    """
+    common = {"fr": prm.f_r, "alpha": prm.alpha}
+    if check_fidelity(fidelity) == "envelope":
+        values = {"fin": prm.f_r, **common, "ksd": prm.K_SD, "asym": prm.a_sym, "aasym": prm.a_asym}
+        delta = f"(fin + V(df)*{spice_number(FREQ_UNIT)} - fr)"
+        return "\n".join([
+            f".subckt mtj_env pw df a b params: {spice_params(values)}",
+            "* spin-diode Lorentzian; fin is the centre frequency of the source feeding pw/df",
+            f"Bv a b V = V(pw)*{spice_number(POWER_UNIT)}*ksd*(asym*(alpha*fr)^2 + aasym*2*(alpha*fr)*{delta})"
+            f"/((alpha*fr)^2 + {delta}^2)",
+            ".ends mtj_env",
+        ])
+    beta_s, beta_a = mixing_coefficients(prm)
+    values = {**common, "r0": prm.R0, "bs": beta_s, "ba": beta_a, "lpr": prm.lp_ratio}
+    gam = f"({spice_number(TWO_PI)}*alpha*fr)"
+    wr = f"({spice_number(TWO_PI)}*fr)"
+    iu = spice_number(STATE_CURRENT_UNIT)
+    # 1 kOhm / C sets each low-pass pole at lpr * fr
+    c_lp = f"{{1/({spice_number(TWO_PI)}*1000*lpr*fr)}}"
+    return "\n".join([
+        f".subckt mtj_rf a b out params: {spice_params(values)}",
+        "* precession m = u + i v (1 V = 1 uA): dm/dt = -(i w_r + Gamma) m + Gamma I_rf",
+        "Vsense a n1 0",
+        "Cu u 0 1",
+        "Cv v 0 1",
+        f"Bu 0 u I = {wr}*V(v) - {gam}*V(u) + {gam}*i(Vsense)/{iu}",
+        f"Bv 0 v I = -{wr}*V(u) - {gam}*V(v)",
+        "* the junction: V = I_rf R(t), R(t) = R0 + beta_s u + beta_a v",
+        f"Bjn n1 b V = i(Vsense)*(r0 + bs*V(u)*{iu} + ba*V(v)*{iu})",
+        "* read-out: buffered two-pole low-pass of V(a, b)",
+        "Ebuf l0 0 a b 1",
+        "Rl1 l0 l1 1000",
+        f"Cl1 l1 0 {c_lp}",
+        "Ebuf2 l2 0 l1 0 1",
+        "Rl2 l2 out 1000",
+        f"Cl2 out 0 {c_lp}",
+        ".ends mtj_rf",
+    ])
+
+
+def verilog_a(prm: ResonatorParams) -> str:
+    beta_s, beta_a = mixing_coefficients(prm)
+    return f"""// MTJ resonator (spin diode) models generated from ResonatorParams.
+`include "disciplines.vams"
+`include "constants.vams"
+
+// envelope: V(a,b) = P K_SD [a_sym D^2 + a_asym 2 D (f - fr)] / [D^2 + (f - fr)^2]; pw in W, df in Hz
+module mtj_env(pw, df, a, b);
+  input pw, df; inout a, b;
+  electrical pw, df, a, b;
+  parameter real fin = {spice_number(prm.f_r)};
+  parameter real fr = {spice_number(prm.f_r)};
+  parameter real alpha = {spice_number(prm.alpha)};
+  parameter real ksd = {spice_number(prm.K_SD)};
+  parameter real asym = {spice_number(prm.a_sym)};
+  parameter real aasym = {spice_number(prm.a_asym)};
+  real d, delta;
+  analog begin
+    d = alpha * fr;
+    delta = fin + V(df) - fr;
+    V(a, b) <+ V(pw) * ksd * (asym * d * d + aasym * 2.0 * d * delta) / (d * d + delta * delta);
+  end
+endmodule
+
+// rf: driven damped precession m = u + i v (A), R(t) = r0 + bs u + ba v, low-pass read-out
+module mtj_rf(a, b, out);
+  inout a, b; output out;
+  electrical a, b, out, u, v, l1;
+  parameter real fr = {spice_number(prm.f_r)};
+  parameter real alpha = {spice_number(prm.alpha)};
+  parameter real r0 = {spice_number(prm.R0)};
+  parameter real bs = {spice_number(beta_s)};
+  parameter real ba = {spice_number(beta_a)};
+  parameter real lpr = {spice_number(prm.lp_ratio)};
+  real irf, gam, wr, tlp;
+  analog begin
+    gam = `M_TWO_PI * alpha * fr;
+    wr = `M_TWO_PI * fr;
+    tlp = 1.0 / (`M_TWO_PI * lpr * fr);
+    irf = I(a, b);
+    V(a, b) <+ irf * (r0 + bs * V(u) + ba * V(v));
+    I(u) <+ ddt(V(u)) - (wr * V(v) - gam * V(u) + gam * irf);
+    I(v) <+ ddt(V(v)) - (-wr * V(u) - gam * V(v));
+    I(l1) <+ tlp * ddt(V(l1)) + V(l1) - V(a, b);
+    I(out) <+ tlp * ddt(V(out)) + V(out) - V(l1);
+  end
+endmodule
+"""

@@ -1,0 +1,226 @@
+"""Spin-torque nano-oscillator (STNO): the neuron.
+
+Universal auto-oscillator model (Slavin and Tiberkevich). Complex amplitude c, power p = |c|^2:
+
+    dc/dt = -i w(p) c - Gg (1 + Q p) c + sigma I (1 - p) c,   w(p) = 2 pi f0 + N p,  sigma = Gg / I_th
+
+so that dp/dt = 2 Gg [(z - 1) - (z + Q) p] p with z = I / I_th. This module holds the parameters,
+the torch surrogate of the power equation and the SPICE models (envelope: the power equation;
+rf: the complex amplitude, emitting a carrier at f0 + N p / 2 pi).
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import torch
+
+from .params import Params, param, spice_number, spice_params
+from .units import FREQ_UNIT, POWER_UNIT, check_fidelity
+
+TWO_PI = 2.0 * math.pi
+
+
+@dataclasses.dataclass(frozen=True)
+class STNOParams(Params):
+    f0: float = param(1e9, "positive", "free-running frequency at zero power (Hz)")
+    Gg: float = param(TWO_PI * 1e9 * 0.01, "positive",
+                      "linear positive damping Gamma_G ~ alpha 2 pi f0 (1/s)")
+    Q: float = param(2.0, "nonneg", "nonlinear damping coefficient")
+    I_th: float = param(10e-6, "positive", "threshold current (A)")
+    R: float = param(1e3, "positive", "device resistance (Ohm)")
+    k_P: float = param(1.25, "positive", "emitted power factor: P_out = k_P p R I^2")
+    N: float = param(0.0, "finite", "nonlinear frequency shift (rad/s): w = 2 pi f0 + N p")
+    Z0: float = param(50.0, "positive", "load impedance the rf carrier is emitted into (Ohm)")
+    I_min_ratio: float = param(1.0, "nonneg", "lower current clamp, in units of I_th")
+    I_max_ratio: float = param(4.0, "positive", "upper current clamp, in units of I_th")
+
+    def validate(self) -> None:
+        if self.I_max_ratio <= self.I_min_ratio:
+            raise ValueError(
+                f"STNOParams.I_max_ratio ({self.I_max_ratio}) must exceed I_min_ratio "
+                f"({self.I_min_ratio})")
+
+    @classmethod
+    def from_damping(cls, f0: float, alpha: float, **kw: float) -> "STNOParams":
+        """Parameters with Gg = alpha 2 pi f0, the usual estimate of the linear damping."""
+        return cls(f0=f0, Gg=alpha * TWO_PI * f0, **kw)
+
+    @property
+    def sigma(self) -> float:
+        """Spin-transfer efficiency (1/(A s)), such that I_th = Gg / sigma."""
+        return self.Gg / self.I_th
+
+
+# ---------------------------------------------------------------- torch surrogate
+
+def clamp_current(current: torch.Tensor, prm: STNOParams) -> torch.Tensor:
+    """Keep the drive within [I_min, I_max] to protect the device (public-code convention)."""
+    return current.clamp(prm.I_min_ratio * prm.I_th, prm.I_max_ratio * prm.I_th)
+
+
+def steady_power(current: torch.Tensor, prm: STNOParams) -> torch.Tensor:
+    """p0 = (z - 1) / (z + Q) above threshold, 0 below."""
+    z = current / prm.I_th
+    return torch.clamp((z - 1.0) / (z + prm.Q), min=0.0)
+
+
+def relaxation_time(current: torch.Tensor, prm: STNOParams) -> torch.Tensor:
+    """tau = 1 / (2 Gg |z - 1|): how fast p forgets; diverges at threshold."""
+    z = current / prm.I_th
+    return 1.0 / (2.0 * prm.Gg * (z - 1.0).abs())
+
+
+def power_step(p: torch.Tensor, current: torch.Tensor, dt: float, prm: STNOParams) -> torch.Tensor:
+    """Advance p by dt with the current held constant: the exact solution of the power equation.
+
+    dp/dt = a p - b p^2 (a = 2 Gg (z - 1), b = 2 Gg (z + Q)) is a logistic equation whose solution
+    over a step is p' = p (1 + a phi) / (1 + b p phi) with phi = expm1(a dt) / a. It is exact for any
+    dt, never overshoots and keeps p >= 0, so the step size changes nothing but the sampling of the
+    input: this is why the surrogate uses it instead of an explicit Euler step, which goes unstable
+    once dt exceeds about tau.
+    """
+    if not dt > 0:
+        raise ValueError(f"time step dt must be > 0, got {dt!r}")
+    z = current / prm.I_th
+    a = 2.0 * prm.Gg * (z - 1.0)
+    b = 2.0 * prm.Gg * (z + prm.Q)
+    x = a * dt
+    small = x.abs() < 1e-6
+    # expm1(x)/a, with its series where a ~ 0 (at threshold) to avoid 0/0 in value and gradient
+    safe_a = torch.where(small, torch.ones_like(a), a)
+    phi = torch.where(small, dt * (1.0 + 0.5 * x), torch.expm1(x) / safe_a)
+    p = p.clamp(min=0.0)
+    return p * (1.0 + a * phi) / (1.0 + b * p * phi)
+
+
+def emitted_power(p: torch.Tensor, current: torch.Tensor, prm: STNOParams) -> torch.Tensor:
+    """Microwave power delivered by the oscillator (W): P_out = k_P p R I^2."""
+    return prm.k_P * p * prm.R * current ** 2
+
+
+def frequency(p: torch.Tensor, prm: STNOParams) -> torch.Tensor:
+    """Oscillation frequency (Hz): f0 + N p / 2 pi (nonlinear frequency shift)."""
+    return prm.f0 + prm.N * p / TWO_PI
+
+
+def simulate_power(p_init: torch.Tensor, currents: torch.Tensor, dt: float,
+                   prm: STNOParams) -> torch.Tensor:
+    """p after each step for a current sequence of shape (T, ...); returns shape (T + 1, ...)."""
+    out = [p_init]
+    p = p_init
+    for current in currents:
+        p = power_step(p, current, dt, prm)
+        out.append(p)
+    return torch.stack(out)
+
+
+# ---------------------------------------------------------------- SPICE models
+
+def _subckt_params(prm: STNOParams) -> str:
+    return spice_params({"f0": prm.f0, "gg": prm.Gg, "qnl": prm.Q, "ith": prm.I_th,
+                         "rdev": prm.R, "kp": prm.k_P, "nshift": prm.N, "zload": prm.Z0})
+
+
+def spice_subckt(prm: STNOParams, fidelity: str) -> str:
+    """Subcircuit definition ``stno_env`` or ``stno_rf``, defaults taken from ``prm``.
+
+    Ports, envelope: ``in p pw df``. ``in`` is the DC drive: the device is the resistor R from ``in``
+    to ground, so I = V(in) / R. ``p`` is the normalised power, ``pw`` the emitted power
+    (1 V = 1 uW), ``df`` the frequency shift from f0 (1 V = 1 MHz).
+    Ports, rf: ``in out p``. ``out`` is the carrier voltage, sized so that it delivers P_out into Z0.
+    Initial power: set it with :func:`initial_condition` (p = 0 is a fixed point, as in the device,
+    where thermal noise starts the oscillation).
+    """
+    z = "(V(in)/(rdev*ith))"
+    if check_fidelity(fidelity) == "envelope":
+        return "\n".join([
+            f".subckt stno_env in p pw df params: {_subckt_params(prm)}",
+            "* power equation dp/dt = 2 Gg [(z-1) - (z+Q) p] p, z = I/I_th, integrated on a 1 F node",
+            "Rdev in 0 {rdev}",
+            "Cp p 0 1",
+            f"Bp 0 p I = 2*gg*(({z} - 1) - ({z} + qnl)*max(V(p),0))*max(V(p),0)",
+            f"Bpw pw 0 V = kp*max(V(p),0)*V(in)*V(in)/rdev/{spice_number(POWER_UNIT)}",
+            f"Bdf df 0 V = nshift*V(p)/{spice_number(TWO_PI * FREQ_UNIT)}",
+            ".ends stno_env",
+        ])
+    pp = "(V(x)*V(x) + V(y)*V(y))"
+    omega = f"({spice_number(TWO_PI)}*f0 + nshift*{pp})"
+    gain = f"(gg*{z}*(1 - {pp}) - gg*(1 + qnl*{pp}))"
+    return "\n".join([
+        f".subckt stno_rf in out p params: {_subckt_params(prm)}",
+        "* complex amplitude c = x + i y: dc/dt = -i w(p) c + [sigma I (1-p) - Gg (1+Q p)] c",
+        "Rdev in 0 {rdev}",
+        "Cx x 0 1",
+        "Cy y 0 1",
+        f"Bx 0 x I = {omega}*V(y) + {gain}*V(x)",
+        f"By 0 y I = -{omega}*V(x) + {gain}*V(y)",
+        f"Bp p 0 V = {pp}",
+        "* carrier amplitude sqrt(2 P_out Z0) with P_out = k_P p R I^2; V(x) = sqrt(p) cos(phase)",
+        "Bout out 0 V = sqrt(2*kp*zload/rdev)*abs(V(in))*V(x)",
+        ".ends stno_rf",
+    ])
+
+
+def initial_condition(instance: str, p_init: float, fidelity: str) -> str:
+    """``.ic`` card giving instance ``instance`` the initial normalised power ``p_init``."""
+    if not 0 <= p_init < 1:
+        raise ValueError(f"initial power must be in [0, 1), got {p_init!r}")
+    if check_fidelity(fidelity) == "envelope":
+        return f".ic v({instance}.p)={spice_number(p_init)}"
+    return f".ic v({instance}.x)={spice_number(math.sqrt(p_init))} v({instance}.y)=0"
+
+
+def verilog_a(prm: STNOParams) -> str:
+    """Verilog-A modules with the same equations, for simulators other than ngspice."""
+    return f"""// STNO behavioural models generated from STNOParams; same equations as the ngspice subcircuits.
+`include "disciplines.vams"
+`include "constants.vams"
+
+// envelope: normalised power p, emitted power pw (W), frequency shift df (Hz)
+module stno_env(in, p, pw, df);
+  inout in; output p, pw, df;
+  electrical in, p, pw, df;
+  parameter real gg = {spice_number(prm.Gg)};
+  parameter real qnl = {spice_number(prm.Q)};
+  parameter real ith = {spice_number(prm.I_th)};
+  parameter real rdev = {spice_number(prm.R)};
+  parameter real kp = {spice_number(prm.k_P)};
+  parameter real nshift = {spice_number(prm.N)};
+  real z, pv;
+  analog begin
+    I(in) <+ V(in) / rdev;
+    z = V(in) / (rdev * ith);
+    pv = max(V(p), 0.0);
+    I(p) <+ ddt(V(p)) - 2.0 * gg * ((z - 1.0) - (z + qnl) * pv) * pv;
+    V(pw) <+ kp * pv * V(in) * V(in) / rdev;
+    V(df) <+ nshift * V(p) / `M_TWO_PI;
+  end
+endmodule
+
+// rf: complex amplitude (x, y), carrier voltage into zload
+module stno_rf(in, out, p);
+  inout in; output out, p;
+  electrical in, out, p, x, y;
+  parameter real f0 = {spice_number(prm.f0)};
+  parameter real gg = {spice_number(prm.Gg)};
+  parameter real qnl = {spice_number(prm.Q)};
+  parameter real ith = {spice_number(prm.I_th)};
+  parameter real rdev = {spice_number(prm.R)};
+  parameter real kp = {spice_number(prm.k_P)};
+  parameter real nshift = {spice_number(prm.N)};
+  parameter real zload = {spice_number(prm.Z0)};
+  real z, pp, w, g;
+  analog begin
+    I(in) <+ V(in) / rdev;
+    z = V(in) / (rdev * ith);
+    pp = V(x) * V(x) + V(y) * V(y);
+    w = `M_TWO_PI * f0 + nshift * pp;
+    g = gg * z * (1.0 - pp) - gg * (1.0 + qnl * pp);
+    I(x) <+ ddt(V(x)) - (w * V(y) + g * V(x));
+    I(y) <+ ddt(V(y)) - (-w * V(x) + g * V(y));
+    V(p) <+ pp;
+    V(out) <+ sqrt(2.0 * kp * zload / rdev) * abs(V(in)) * V(x);
+  end
+endmodule
+"""

@@ -1,0 +1,1 @@
+"""Datasets, surrogate networks assembled from models/, the BPTT trainer and back-annotation."""
