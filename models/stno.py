@@ -136,11 +136,12 @@ def spice_subckt(prm: STNOParams, fidelity: str) -> str:
     if check_fidelity(fidelity) == "envelope":
         return "\n".join([
             f".subckt stno_env in p pw df params: {_subckt_params(prm)}",
-            "* power equation dp/dt = 2 Gg [(z-1) - (z+Q) p] p, z = I/I_th, integrated on a 1 F node",
+            "* power equation dp/dt = 2 Gg [(z-1) - (z+Q) p] p, z = I/I_th, integrated on internal node s",
             "Rdev in 0 {rdev}",
-            "Cp p 0 1",
-            f"Bp 0 p I = 2*gg*(({z} - 1) - ({z} + qnl)*max(V(p),0))*max(V(p),0)",
-            f"Bpw pw 0 V = kp*max(V(p),0)*V(in)*V(in)/rdev/{spice_number(POWER_UNIT)}",
+            "Cs s 0 1",
+            f"Bs 0 s I = 2*gg*(({z} - 1) - ({z} + qnl)*max(V(s),0))*max(V(s),0)",
+            "Bp p 0 V = max(V(s),0)",
+            f"Bpw pw 0 V = kp*V(p)*V(in)*V(in)/rdev/{spice_number(POWER_UNIT)}",
             f"Bdf df 0 V = nshift*V(p)/{spice_number(TWO_PI * FREQ_UNIT)}",
             ".ends stno_env",
         ])
@@ -167,7 +168,7 @@ def initial_condition(instance: str, p_init: float, fidelity: str) -> str:
     if not 0 <= p_init < 1:
         raise ValueError(f"initial power must be in [0, 1), got {p_init!r}")
     if check_fidelity(fidelity) == "envelope":
-        return f".ic v({instance}.p)={spice_number(p_init)}"
+        return f".ic v({instance}.s)={spice_number(p_init)}"
     return f".ic v({instance}.x)={spice_number(math.sqrt(p_init))} v({instance}.y)=0"
 
 

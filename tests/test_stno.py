@@ -1,0 +1,71 @@
+import math
+
+import pytest
+import torch
+
+from models import STNOParams, stno
+
+PRM = STNOParams()
+
+
+def logistic_exact(p0, z, t, prm):
+    a = 2 * prm.Gg * (z - 1)
+    b = 2 * prm.Gg * (z + prm.Q)
+    return a * p0 * math.exp(a * t) / (a + b * p0 * (math.exp(a * t) - 1))
+
+
+@pytest.mark.parametrize("z, p_start", [(3.0, 0.05), (1.5, 0.4), (0.5, 0.3), (2.0, 1e-4)])
+def test_power_step_is_the_exact_solution(z, p_start):
+    current = torch.tensor(z * PRM.I_th, dtype=torch.float64)
+    p = torch.tensor(p_start, dtype=torch.float64)
+    for _ in range(20):
+        p = stno.power_step(p, current, 2e-9, PRM)
+    assert float(p) == pytest.approx(logistic_exact(p_start, z, 40e-9, PRM), rel=1e-9)
+
+
+def test_step_size_does_not_change_the_answer():
+    currents = torch.tensor([3.0, 0.7, 2.2], dtype=torch.float64) * PRM.I_th
+    answers = []
+    for dt in (20e-9, 1e-9, 0.05e-9):
+        n = int(round(20e-9 / dt))
+        seq = currents.repeat_interleave(n)
+        answers.append(stno.simulate_power(torch.tensor(0.2, dtype=torch.float64), seq, dt, PRM)[-1])
+    assert float(answers[0]) == pytest.approx(float(answers[1]), rel=1e-9)
+    assert float(answers[0]) == pytest.approx(float(answers[2]), rel=1e-9)
+
+
+def test_steady_state_and_relaxation_time():
+    current = torch.tensor([0.5, 2.0, 4.0]) * PRM.I_th
+    p0 = stno.steady_power(current, PRM)
+    assert p0.tolist() == pytest.approx([0.0, 0.25, 0.5])
+    tau = stno.relaxation_time(current, PRM)
+    assert tau.tolist() == pytest.approx([1 / (2 * PRM.Gg * z) for z in (0.5, 1.0, 3.0)])
+
+
+def test_gradient_is_finite_at_threshold_and_p_stays_nonnegative():
+    current = torch.tensor([PRM.I_th, 0.2 * PRM.I_th], dtype=torch.float64, requires_grad=True)
+    p = stno.power_step(torch.tensor([0.3, 1e-3], dtype=torch.float64), current, 1e-6, PRM)
+    p.sum().backward()
+    assert torch.isfinite(current.grad).all()
+    assert (p >= 0).all()
+    # a huge step far below threshold must decay, not overshoot below zero
+    p = stno.power_step(torch.tensor(0.5), torch.tensor(0.0), 1.0, PRM)
+    assert 0 <= float(p) < 1e-12
+
+
+def test_emitted_power_frequency_and_clamp():
+    p = torch.tensor(0.5)
+    assert float(stno.emitted_power(p, torch.tensor(40e-6), PRM)) == pytest.approx(1e-6)
+    prm = PRM.replace(N=2 * math.pi * 1e8)
+    assert float(stno.frequency(p, prm)) == pytest.approx(1e9 + 0.5e8)
+    clamped = stno.clamp_current(torch.tensor([0.0, 25e-6, 1e-3]), PRM)
+    assert clamped.tolist() == pytest.approx([10e-6, 25e-6, 40e-6])
+
+
+def test_bad_time_step_and_initial_power():
+    with pytest.raises(ValueError, match="dt"):
+        stno.power_step(torch.tensor(0.1), torch.tensor(2e-5), 0.0, PRM)
+    with pytest.raises(ValueError, match="initial power"):
+        stno.initial_condition("x1", 1.5, "envelope")
+    with pytest.raises(ValueError, match="fidelity"):
+        stno.spice_subckt(PRM, "carrier")
