@@ -66,17 +66,33 @@ def rectified_voltage(power: torch.Tensor, f: torch.Tensor, f_r: torch.Tensor,
     return power * lorentzian(f, f_r, prm)
 
 
+def chain_signs(n_res: int, dtype=torch.float64, device=None) -> torch.Tensor:
+    """+1, -1, +1, ...: resonators connected alternately head-to-tail along a chain."""
+    signs = torch.ones(n_res, dtype=dtype, device=device)
+    signs[1::2] = -1.0
+    return signs
+
+
+def chain_weights(freqs: torch.Tensor, f_r: torch.Tensor, prm: ResonatorParams) -> torch.Tensor:
+    """Effective weight matrix (n_chains, n_in) in V/W of chains f_r (n_chains, n_res) for inputs at
+    fixed frequencies freqs (n_in,): W_ji = sum_k (-1)^k G(f_i, f_r[j, k]), crosstalk included."""
+    g = lorentzian(freqs[None, None, :], f_r[..., None], prm)  # (chains, res, n_in)
+    return torch.einsum("cri,r->ci", g, chain_signs(f_r.shape[-1], g.dtype, g.device))
+
+
 def chain_voltage(powers: torch.Tensor, freqs: torch.Tensor, f_r: torch.Tensor,
                   prm: ResonatorParams) -> torch.Tensor:
     """Voltage of chains of resonators in series, alternately head-to-tail, without bias.
 
-    powers, freqs: (..., n_in); f_r: (n_chains, n_res). Every resonator rectifies every frequency on
-    the line, V_j = sum_k (-1)^k sum_i P_i G(f_i, f_r[j, k]); the sum over the tails is the crosstalk.
+    powers: (..., n_in); freqs: (n_in,) or, when every sample has its own, (..., n_in);
+    f_r: (n_chains, n_res). Every resonator rectifies every frequency on the line,
+    V_j = sum_k (-1)^k sum_i P_i G(f_i, f_r[j, k]); the sum over the tails is the crosstalk.
     Returns (..., n_chains).
     """
+    if freqs.dim() == 1:
+        return powers @ chain_weights(freqs, f_r, prm).T.to(powers.dtype)
     g = lorentzian(freqs[..., None, None, :], f_r[..., None], prm)  # (..., chains, res, n_in)
-    signs = torch.ones(f_r.shape[-1], dtype=g.dtype, device=g.device)
-    signs[1::2] = -1.0
+    signs = chain_signs(f_r.shape[-1], g.dtype, g.device)
     return torch.einsum("...cri,r,...i->...c", g, signs, powers)
 
 

@@ -43,6 +43,8 @@ def test_chain_voltage_matches_explicit_sum_and_is_differentiable():
         for k in range(5):
             expected[:, j] += (-1) ** k * (powers * resonator.lorentzian(freqs, f_r[j, k], PRM)).sum(-1)
     assert torch.allclose(v, expected, rtol=1e-12, atol=0)
+    per_sample = resonator.chain_voltage(powers, freqs.expand(4, 6), f_r, PRM)
+    assert torch.allclose(per_sample, expected, rtol=1e-12, atol=0)
     v.sum().backward()
     assert torch.isfinite(f_r.grad).all() and f_r.grad.abs().sum() > 0
 

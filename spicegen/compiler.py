@@ -1,0 +1,177 @@
+"""Graph -> ngspice netlist, at envelope fidelity.
+
+Envelope: signals are powers (1 V = 1 uW), DC chain voltages and STNO powers. Source frequencies are
+fixed (N = 0), so each resonator rectifies input i with a constant factor G(f_i, f_r): a chain's
+voltage is linear in the powers on its line. The compiler evaluates the resonator model
+(models.resonator, the same Lorentzian the surrogate uses) once per (chain, input) pair, summing over
+the chain's resonators with their orientations, and writes one linear VCCS per pair into the chain's
+summing node. That keeps a 784 -> 128 layer (1e5 resonators) at 1e5 netlist lines and lets ngspice
+spend its time on what the surrogate does not model: the STNOs' transient power dynamics, the
+amplifiers' clamps, the read-out timing.
+
+The netlist is a deterministic function of the graph and the stimulus. Every name written to it is
+generated from numbers (layer, index); graph ids appear only in sanitised comments.
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import networkx as nx
+import numpy as np
+import torch
+
+from models import resonator, stno
+from models.params import spice_number as num
+from models.units import POWER_UNIT
+
+from . import graph as schema
+
+
+class CompileError(ValueError):
+    """The graph cannot be compiled at the fidelity asked for."""
+
+
+@dataclasses.dataclass
+class Netlist:
+    text: str
+    read_times: np.ndarray          # when to sample the outputs, one per sample
+    outputs: list[str]              # vector names of the output chain voltages, by class
+    hidden: list[list[str]]         # vector names of hidden chain voltages, per hidden layer
+    n_samples: int
+
+    def write(self, path: str) -> None:
+        with open(path, "w") as fh:
+            fh.write(self.text)
+
+
+def _comment(text: str) -> str:
+    """A comment that cannot smuggle a card into the netlist: one line, printable ASCII only."""
+    return "* " + re.sub(r"[^A-Za-z0-9_.,:=+\- ()/]", "_", str(text))[:200]
+
+
+def layer_weights(g: nx.DiGraph, layer: int) -> tuple[np.ndarray, np.ndarray]:
+    """(W, bias): W[j, i] in V/W is what chain j of ``layer`` rectifies per watt of its line's
+    source i, crosstalk and orientations included; bias[j] in V."""
+    srcs = schema.sources(g, layer)
+    freqs = []
+    for s in srcs:
+        a = g.nodes[s]
+        if a["kind"] == "input":
+            freqs.append(a["frequency"])
+        else:
+            if a["N"] != 0:
+                raise CompileError(f"{s}: envelope fidelity assumes fixed source frequencies, but "
+                                   f"this STNO pulls its frequency (N = {a['N']}); use rf fidelity")
+            freqs.append(a["f0"])
+    f = torch.tensor(freqs, dtype=torch.float64)
+    chain_list = schema.chains(g, layer)
+    W = np.zeros((len(chain_list), len(srcs)))
+    bias = np.zeros(len(chain_list))
+    for j, (_, path, end) in enumerate(chain_list):
+        attrs = [g.nodes[r] for r in path]
+        f_r = torch.tensor([a["f_r"] for a in attrs], dtype=torch.float64)
+        sign = torch.tensor([a["orientation"] for a in attrs], dtype=torch.float64)
+        # resonators of one chain may differ in more than f_r: group by their parameters
+        groups: dict = {}
+        for k, a in enumerate(attrs):
+            groups.setdefault(schema.resonator_params({**a, "f_r": 1.0}), []).append(k)
+        total = torch.zeros(len(srcs), dtype=torch.float64)
+        for prm, ks in groups.items():
+            idx = torch.tensor(ks)
+            g_ki = resonator.lorentzian(f[None, :], f_r[idx, None], prm)
+            total += (sign[idx, None] * g_ki).sum(0)
+        W[j] = total.numpy()
+        bias[j] = g.nodes[end]["chain_bias"]
+    return W, bias
+
+
+def source_power_scale(g: nx.DiGraph, layer: int) -> np.ndarray:
+    """Per source of ``layer``: watts on the line per watt emitted (inputs: 1)."""
+    return np.array([g.nodes[s].get("attenuation", 1.0) for s in schema.sources(g, layer)])
+
+
+def _pwl(times: np.ndarray, values: np.ndarray) -> str:
+    pairs = " ".join(f"{num(t)} {num(v)}" for t, v in zip(times, values))
+    return f"PWL({pairs})"
+
+
+def compile_envelope(g: nx.DiGraph, X: np.ndarray, window: float = 200e-9, rise: float = 1e-9,
+                     p_init: float = 1e-3, title: str = "") -> Netlist:
+    """Netlist that plays the samples X (n, n_in) in [0, 1] one after another, each for ``window``
+    seconds, and reads the output chains at the end of each window.
+
+    p_init: initial STNO power, a thermal-level seed (p = 0 is a fixed point of the power equation).
+    """
+    schema.validate(g)
+    sizes = schema.layer_sizes(g)
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or X.shape[1] != sizes[0]:
+        raise CompileError(f"stimulus must have shape (n_samples, {sizes[0]}), got {X.shape}")
+    if not np.isfinite(X).all() or X.min() < 0:
+        raise CompileError("stimulus values must be finite and >= 0")
+    if not (window > 0 and 0 < rise < window):
+        raise CompileError(f"need window > rise > 0, got window={window}, rise={rise}")
+    n = len(X)
+    lines = [f"* spicegen envelope netlist {title}".rstrip(),
+             _comment(f"network sizes {','.join(map(str, sizes))}, {n} samples, window {window:g} s"),
+             ".options reltol=1e-5 vntol=1e-12 abstol=1e-15"]
+    stno_nodes = sorted((nd for nd, a in g.nodes(data=True) if a["kind"] == "stno"),
+                        key=lambda nd: (g.nodes[nd]["layer"], g.nodes[nd]["index"]))
+    if stno_nodes:
+        lines.append(stno.spice_subckt(schema.stno_params(g.nodes[stno_nodes[0]]), "envelope"))
+
+    # inputs: each sample's powers held for a window, switched in `rise`
+    t_edges = np.arange(n) * window
+    times = np.empty(2 * n)
+    times[0::2] = t_edges
+    times[1::2] = t_edges + rise
+    times[0] = 0.0
+    lines.append("* input sources, 1 V = 1 uW")
+    for i, src in enumerate(schema.sources(g, 1)):
+        a = g.nodes[src]
+        lines.append(_comment(f"{src} at {a['frequency']!r} Hz"))
+        values = np.repeat(X[:, i] * a["p_max"] / POWER_UNIT, 2)
+        values[0::2] = np.concatenate([[values[0]], values[1:-1:2]])  # hold previous until ramp
+        lines.append(f"Vin{i} pw0_{i} 0 {_pwl(times, values)}")
+
+    outputs, hidden, ics = [], [], []
+    for l in range(1, len(sizes)):
+        W, bias = layer_weights(g, l)
+        W = W * source_power_scale(g, l)[None, :] * POWER_UNIT  # volts per volt of power node
+        lines.append(f"* layer {l}: {W.shape[0]} chains of {W.shape[1]} resonators")
+        for j, (_, path, end) in enumerate(schema.chains(g, l)):
+            node = f"c{l}_{j}"
+            lines.append(_comment(f"chain {j}: " + " ".join(
+                f"{g.nodes[r]['orientation']:+d}:{g.nodes[r]['f_r']!r}" for r in path[:4]) +
+                (" ..." if len(path) > 4 else "")))
+            lines.append(f"Rc{l}_{j} {node} 0 1")
+            lines.append(f"Ib{l}_{j} 0 {node} DC {num(bias[j])}")
+            lines += [f"G{l}_{j}_{i} 0 {node} pw{l - 1}_{i} 0 {num(w)}" for i, w in enumerate(W[j])]
+            if g.nodes[end]["kind"] == "readout":
+                outputs.append(f"v({node})")
+                continue
+            (osc,) = list(g.successors(end))
+            amp, s = g.nodes[end], g.nodes[osc]
+            i_min, i_max = s["I_min_ratio"] * s["I_th"], s["I_max_ratio"] * s["I_th"]
+            lines.append(f"Ba{l}_{j} 0 in{l}_{j} I = min(max({num(amp['g_m'])}*(V({node}) + "
+                         f"{num(amp['v_bias'])}), {num(i_min)}), {num(i_max)})")
+            params = " ".join(f"{k}={num(v)}" for k, v in _stno_instance_params(s).items())
+            lines.append(f"Xs{l}_{j} in{l}_{j} p{l}_{j} pw{l}_{j} df{l}_{j} stno_env params: {params}")
+            ics.append(stno.initial_condition(f"xs{l}_{j}", p_init, "envelope"))
+        if l < len(sizes) - 1:
+            hidden.append([f"v(c{l}_{j})" for j in range(W.shape[0])])
+    lines += ics
+    saved = outputs + [v for layer in hidden for v in layer]
+    lines.append(".save " + " ".join(saved))
+    t_stop = n * window
+    lines.append(f".tran {num(window / 50)} {num(t_stop)} 0 {num(window / 10)}")
+    lines.append(".end")
+    read_times = (np.arange(n) + 1) * window
+    return Netlist("\n".join(lines) + "\n", read_times, outputs, hidden, n)
+
+
+def _stno_instance_params(attrs: dict) -> dict[str, float]:
+    prm = schema.stno_params(attrs)
+    return {"f0": prm.f0, "gg": prm.Gg, "qnl": prm.Q, "ith": prm.I_th, "rdev": prm.R,
+            "kp": prm.k_P, "nshift": prm.N, "zload": prm.Z0}

@@ -1,0 +1,199 @@
+"""The device graph: the contract between training/ and spicegen/.
+
+A networkx DiGraph whose nodes are devices and whose edges are connections. Every attribute is a
+scalar (str, int or float, SI units), so the graph round-trips through JSON and GraphML unchanged.
+
+Graph attributes
+    schema        "spintronic-graph/1"
+    network       "rf"
+    sizes         layer widths, comma separated ("64,32,10")
+    readout_scale logits per volt of output chain voltage
+
+Node kinds (attribute ``kind``) and their attributes
+    input      layer=0, index, frequency (Hz), p_max (W of a full-scale feature)
+    rf_line    layer: the line that carries every signal of a layer to its chains
+    resonator  layer, chain, position, orientation (+1 / -1, head-to-tail), and the
+               ResonatorParams fields: f_r, alpha, K_SD, a_sym, a_asym, R0, Z0, lp_ratio
+    amplifier  layer, index, g_m (A/V), v_bias (V), chain_bias (V): I = clamp(g_m (V + v_bias))
+               with the clamps of the STNO it drives
+    stno       layer, index, attenuation (RF power fraction reaching the next line), and the
+               STNOParams fields: f0, Gg, Q, I_th, R, k_P, N, Z0, I_min_ratio, I_max_ratio
+    readout    layer, index, chain_bias (V): an output chain's voltage is a class score
+
+Edges (attribute ``link``)
+    rf   input -> rf_line, stno -> rf_line, rf_line -> first resonator of each chain
+    dc   resonator -> next resonator of its chain, last resonator -> amplifier or readout,
+         amplifier -> stno
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+
+import networkx as nx
+
+from models import ResonatorParams, STNOParams
+
+SCHEMA = "spintronic-graph/1"
+
+
+class GraphError(ValueError):
+    """The graph breaks the schema; the message names the node and attribute."""
+
+
+_RES_FIELDS = tuple(f.name for f in dataclasses.fields(ResonatorParams))
+_STNO_FIELDS = tuple(f.name for f in dataclasses.fields(STNOParams))
+
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "input": ("layer", "index", "frequency", "p_max"),
+    "rf_line": ("layer",),
+    "resonator": ("layer", "chain", "position", "orientation") + _RES_FIELDS,
+    "amplifier": ("layer", "index", "g_m", "v_bias", "chain_bias"),
+    "stno": ("layer", "index", "attenuation") + _STNO_FIELDS,
+    "readout": ("layer", "index", "chain_bias"),
+}
+POSITIVE = {"frequency", "p_max", "g_m", "f_r", "f0", "attenuation"}
+
+
+def resonator_params(attrs: dict) -> ResonatorParams:
+    return ResonatorParams(**{k: attrs[k] for k in _RES_FIELDS})
+
+
+def stno_params(attrs: dict) -> STNOParams:
+    return STNOParams(**{k: attrs[k] for k in _STNO_FIELDS})
+
+
+def validate(g: nx.DiGraph) -> None:
+    """Raise GraphError for an unknown kind, a missing or non-finite parameter, a negative
+    frequency, or a dangling port."""
+    if g.graph.get("schema") != SCHEMA:
+        raise GraphError(f"graph schema is {g.graph.get('schema')!r}, expected {SCHEMA!r}")
+    sizes = layer_sizes(g)
+    for node, attrs in g.nodes(data=True):
+        kind = attrs.get("kind")
+        if kind not in REQUIRED:
+            raise GraphError(f"node {node!r}: unknown device kind {kind!r} "
+                             f"(known: {sorted(REQUIRED)})")
+        for name in REQUIRED[kind]:
+            if name not in attrs:
+                raise GraphError(f"node {node!r} ({kind}): missing parameter {name!r}")
+            value = attrs[name]
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise GraphError(f"node {node!r} ({kind}): parameter {name!r} must be a number, "
+                                 f"got {value!r}")
+            if not math.isfinite(value):
+                raise GraphError(f"node {node!r} ({kind}): parameter {name!r} is {value}")
+            if name in POSITIVE and value <= 0:
+                raise GraphError(f"node {node!r} ({kind}): parameter {name!r} must be > 0, "
+                                 f"got {value}")
+        try:
+            if kind == "resonator":
+                resonator_params(attrs)
+            elif kind == "stno":
+                stno_params(attrs)
+        except ValueError as exc:
+            raise GraphError(f"node {node!r} ({kind}): {exc}") from None
+        _check_ports(g, node, kind, attrs, sizes)
+
+
+def _check_ports(g: nx.DiGraph, node, kind: str, attrs: dict, sizes: list[int]) -> None:
+    preds, succs = list(g.predecessors(node)), list(g.successors(node))
+
+    def need(cond: bool, what: str) -> None:
+        if not cond:
+            raise GraphError(f"node {node!r} ({kind}): dangling port, {what}")
+
+    if kind == "input":
+        need(len(succs) == 1 and g.nodes[succs[0]].get("kind") == "rf_line",
+             "an input must feed exactly one rf_line")
+    elif kind == "rf_line":
+        need(len(preds) >= 1, "no source feeds this line")
+        need(len(succs) >= 1, "this line feeds no chain")
+    elif kind == "resonator":
+        need(len(preds) == 1, f"expected 1 incoming connection, found {len(preds)}")
+        need(len(succs) == 1, f"expected 1 outgoing connection, found {len(succs)}")
+    elif kind == "amplifier":
+        need(len(preds) == 1, "no chain drives this amplifier")
+        need(len(succs) == 1 and g.nodes[succs[0]].get("kind") == "stno",
+             "an amplifier must drive exactly one stno")
+    elif kind == "stno":
+        need(len(preds) == 1, "no amplifier drives this oscillator")
+        need(len(succs) == 1 and g.nodes[succs[0]].get("kind") == "rf_line",
+             "an oscillator must feed exactly one rf_line")
+    elif kind == "readout":
+        need(len(preds) == 1, "no chain ends in this read-out")
+
+
+def layer_sizes(g: nx.DiGraph) -> list[int]:
+    try:
+        sizes = [int(s) for s in str(g.graph["sizes"]).split(",")]
+    except (KeyError, ValueError):
+        raise GraphError(f"graph attribute 'sizes' must be comma-separated integers, got "
+                         f"{g.graph.get('sizes')!r}") from None
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise GraphError(f"graph attribute 'sizes' needs >= 2 positive widths, got {sizes}")
+    return sizes
+
+
+def chains(g: nx.DiGraph, layer: int) -> list[tuple[str, list[str], str]]:
+    """(head line, ordered resonators, end node) for every chain of ``layer``, by chain index."""
+    line = f"L{layer}.line"
+    out = []
+    for head in g.successors(line):
+        path = [head]
+        while True:
+            (nxt,) = list(g.successors(path[-1]))
+            if g.nodes[nxt]["kind"] != "resonator":
+                break
+            path.append(nxt)
+        out.append((line, path, nxt))
+    out.sort(key=lambda c: g.nodes[c[1][0]]["chain"])
+    return out
+
+
+def sources(g: nx.DiGraph, layer: int) -> list[str]:
+    """Inputs or oscillators feeding the line of ``layer``, by index."""
+    return sorted(g.predecessors(f"L{layer}.line"), key=lambda n: g.nodes[n]["index"])
+
+
+# ------------------------------------------------------------------------ files
+
+def to_json(g: nx.DiGraph) -> str:
+    data = nx.node_link_data(g, edges="links")
+    return json.dumps(data, indent=1, sort_keys=True)
+
+
+def from_json(text: str) -> nx.DiGraph:
+    try:
+        data = json.loads(text)
+        g = nx.node_link_graph(data, directed=True, edges="links")
+    except (ValueError, KeyError, TypeError) as exc:
+        raise GraphError(f"not a device graph in JSON: {exc}") from None
+    validate(g)
+    return g
+
+
+def save(g: nx.DiGraph, path: str) -> None:
+    validate(g)
+    if path.endswith(".graphml"):
+        nx.write_graphml(g, path)
+    elif path.endswith(".json"):
+        with open(path, "w") as fh:
+            fh.write(to_json(g))
+    else:
+        raise GraphError(f"{path}: save a graph as .json or .graphml")
+
+
+def load(path: str) -> nx.DiGraph:
+    if path.endswith(".graphml"):
+        try:
+            g = nx.DiGraph(nx.read_graphml(path))
+        except Exception as exc:
+            raise GraphError(f"{path}: not a readable GraphML graph: {exc}") from None
+        validate(g)
+        return g
+    if path.endswith(".json"):
+        with open(path) as fh:
+            return from_json(fh.read())
+    raise GraphError(f"{path}: load a graph from .json or .graphml")

@@ -1,0 +1,178 @@
+"""Trainer: Adam on cross-entropy, seeded, early stopping on the validation split, checkpoints that
+carry the config that made them."""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import os
+import tempfile
+import time
+
+import numpy as np
+import torch
+from torch import nn
+
+from .datasets import Dataset
+from .rf_network import MLP, RFNetwork, RFNetworkConfig
+
+CHECKPOINT_FORMAT = 1
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that does not fit the network asked for, or is not a checkpoint at all."""
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 60
+    batch_size: int = 32
+    lr: float = 0.01
+    seed: int = 0
+    patience: int = 20          # epochs without validation improvement before stopping
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size", "patience"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"TrainConfig.{name} must be >= 1, got {getattr(self, name)!r}")
+        if not self.lr > 0:
+            raise ValueError(f"TrainConfig.lr must be > 0, got {self.lr!r}")
+
+
+@dataclasses.dataclass
+class TrainResult:
+    history: list[dict]
+    best_epoch: int
+    val_accuracy: float
+    test_accuracy: float
+    seconds_per_epoch: float
+
+
+def accuracy(model: nn.Module, X: np.ndarray, y: np.ndarray, batch: int = 512) -> float:
+    model.eval()
+    correct = 0
+    with torch.no_grad():
+        for i in range(0, len(y), batch):
+            logits = model(torch.as_tensor(X[i:i + batch]))
+            correct += int((logits.argmax(1).numpy() == y[i:i + batch]).sum())
+    return correct / len(y)
+
+
+def make_model(kind: str, sizes: tuple[int, ...], seed: int,
+               rf_config: RFNetworkConfig | None = None) -> nn.Module:
+    if kind == "rf":
+        config = dataclasses.replace(rf_config or RFNetworkConfig(), sizes=tuple(sizes))
+        return RFNetwork(config, seed)
+    if kind == "mlp":
+        return MLP(tuple(sizes), seed)
+    raise ValueError(f"model kind must be 'rf' or 'mlp', got {kind!r}")
+
+
+def train(model: nn.Module, data: Dataset, cfg: TrainConfig = TrainConfig(),
+          checkpoint: str | None = None, progress: bool = False) -> TrainResult:
+    sizes = model.config.sizes if isinstance(model, RFNetwork) else model.sizes
+    if sizes[0] != data.n_features or sizes[-1] != data.n_classes:
+        raise ValueError(f"network {sizes} does not fit data with {data.n_features} features "
+                         f"and {data.n_classes} classes")
+    torch.manual_seed(cfg.seed)
+    X = torch.as_tensor(data.X_train)
+    y = torch.as_tensor(data.y_train)
+    if isinstance(model, RFNetwork):
+        model.calibrate_biases(X)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.Adam(params, lr=cfg.lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    best = (-1.0, np.inf)
+    best_state, best_epoch, history, stale = None, 0, [], 0
+    epochs = range(cfg.epochs)
+    if progress:
+        from tqdm import tqdm
+        epochs = tqdm(epochs, desc=f"train {getattr(model, 'kind', '')}", unit="epoch")
+    start = time.perf_counter()
+    for epoch in epochs:
+        model.train()
+        perm = torch.randperm(len(y), generator=gen)
+        total = 0.0
+        for i in range(0, len(y), cfg.batch_size):
+            idx = perm[i:i + cfg.batch_size]
+            loss = nn.functional.cross_entropy(model(X[idx]), y[idx])
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"loss became {loss.item()} at epoch {epoch}: lower lr")
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(idx)
+        sched.step()
+        val_acc = accuracy(model, data.X_val, data.y_val)
+        history.append({"epoch": epoch, "train_loss": total / len(y), "val_accuracy": val_acc})
+        if progress:
+            epochs.set_postfix(loss=f"{total / len(y):.3f}", val=f"{val_acc:.3f}")
+        train_loss = total / len(y)
+        if (val_acc, -train_loss) > (best[0], -best[1]):
+            best, best_state, best_epoch, stale = (val_acc, train_loss), copy.deepcopy(
+                model.state_dict()), epoch, 0
+        else:
+            stale += 1
+            if stale >= cfg.patience:
+                break
+    seconds = (time.perf_counter() - start) / len(history)
+    model.load_state_dict(best_state)
+    result = TrainResult(history, best_epoch, best[0], accuracy(model, data.X_test, data.y_test),
+                         seconds)
+    if checkpoint:
+        save_checkpoint(model, checkpoint, cfg, result, data.name)
+    return result
+
+
+def save_checkpoint(model: nn.Module, path: str, cfg: TrainConfig | None = None,
+                    result: TrainResult | None = None, dataset: str = "") -> None:
+    payload = {
+        "format": CHECKPOINT_FORMAT,
+        "kind": model.kind,
+        "network": model.config.to_dict() if isinstance(model, RFNetwork) else {"sizes": list(model.sizes)},
+        "train": dataclasses.asdict(cfg) if cfg else None,
+        "dataset": dataset,
+        "metrics": None if result is None else {
+            "val_accuracy": result.val_accuracy, "test_accuracy": result.test_accuracy,
+            "best_epoch": result.best_epoch, "seconds_per_epoch": result.seconds_per_epoch},
+        "state_dict": model.state_dict(),
+    }
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    # write then rename: an interrupted save never leaves a half-written checkpoint
+    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save(payload, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def load_checkpoint(path: str, expect_sizes: tuple[int, ...] | None = None) -> tuple[nn.Module, dict]:
+    """The model a checkpoint describes, with its weights, and the checkpoint's metadata."""
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=False)
+    except FileNotFoundError:
+        raise CheckpointError(f"no checkpoint at {path}") from None
+    except Exception as exc:
+        raise CheckpointError(f"{path} is not a checkpoint: {exc}") from None
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"{path} is not a checkpoint of this toolkit (format "
+                              f"{payload.get('format') if isinstance(payload, dict) else '?'})")
+    sizes = tuple(payload["network"]["sizes"])
+    if expect_sizes is not None and tuple(expect_sizes) != sizes:
+        raise CheckpointError(f"checkpoint {path} holds a {payload['kind']} network of shape "
+                              f"{sizes}, not the {tuple(expect_sizes)} asked for")
+    if payload["kind"] == "rf":
+        model = RFNetwork(RFNetworkConfig.from_dict(payload["network"]))
+    else:
+        model = MLP(sizes)
+    try:
+        model.load_state_dict(payload["state_dict"])
+    except RuntimeError as exc:
+        raise CheckpointError(f"checkpoint {path} does not fit its own network shape {sizes}: "
+                              f"{str(exc).splitlines()[0]}") from None
+    model.eval()
+    return model, payload
