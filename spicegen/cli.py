@@ -40,6 +40,85 @@ def _cmd_library(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(s) for s in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"sizes must be comma-separated integers, got {text!r}")
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"need >= 2 positive layer widths, got {text!r}")
+    return sizes
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from training.datasets import load
+    from training.trainer import TrainConfig, make_model, train
+
+    data = load(args.data)
+    print(data.summary())
+    sizes = args.sizes or (data.n_features, 32, data.n_classes)
+    model = make_model(args.model, sizes, args.seed)
+    cfg = TrainConfig(epochs=args.epochs, lr=args.lr, seed=args.seed, batch_size=args.batch_size,
+                      patience=args.patience)
+    result = train(model, data, cfg, checkpoint=args.out, progress=not args.quiet)
+    print(f"{args.model} {sizes}: validation {100 * result.val_accuracy:.2f} %, test "
+          f"{100 * result.test_accuracy:.2f} % (best epoch {result.best_epoch}, "
+          f"{result.seconds_per_epoch:.3f} s/epoch)")
+    print(f"wrote {args.out}")
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from training.annotate import to_graph
+    from training.trainer import load_checkpoint
+
+    from . import graph as schema
+    from .compiler import compile_envelope
+
+    model, meta = load_checkpoint(args.checkpoint)
+    if meta["kind"] != "rf":
+        raise ValueError(f"{args.checkpoint} holds a {meta['kind']} network; only RF networks "
+                         f"become device graphs")
+    g = to_graph(model)
+    schema.save(g, args.out)
+    n_res = sum(1 for _, a in g.nodes(data=True) if a["kind"] == "resonator")
+    print(f"wrote {args.out}: {g.number_of_nodes()} devices ({n_res} resonators)")
+    if args.netlist:
+        from training.datasets import load
+        data = load(meta.get("dataset") or "digits")
+        net = compile_envelope(g, data.X_test[: args.samples], window=args.window)
+        net.write(args.netlist)
+        print(f"wrote {args.netlist}: envelope netlist of the first {net.n_samples} test samples")
+    return 0
+
+
+def _cmd_cosim(args: argparse.Namespace) -> int:
+    import json
+
+    from training.datasets import load
+
+    from . import graph as schema
+    from .cosim import cosim_envelope, format_report
+    from .plots import plot_cosim
+
+    g = schema.load(args.graph)
+    data = load(args.data)
+    X, y = data.X_test, data.y_test
+    if args.limit:
+        X, y = X[: args.limit], y[: args.limit]
+    result = cosim_envelope(g, X, y, window=args.window, workers=args.workers,
+                            backend=args.backend, progress=not args.quiet)
+    rep = result.report()
+    print(format_report(rep))
+    import os
+    os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, "report.json"), "w") as fh:
+        json.dump(rep, fh, indent=1)
+    for path in plot_cosim(result, args.out) + [os.path.join(args.out, "report.json")]:
+        print(f"wrote {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .library import DEFAULT_DIR
     from .twins import TWINS
@@ -53,6 +132,36 @@ def build_parser() -> argparse.ArgumentParser:
     twins.add_argument("--only", nargs="+", choices=list(TWINS), help="run only these twins")
     twins.add_argument("--quiet", action="store_true", help="no progress bar")
     twins.set_defaults(func=_cmd_twins)
+    tr = sub.add_parser("train", help="train an RF network (or the software MLP baseline)")
+    tr.add_argument("--data", default="digits", help="'digits', a .npz/.h5 file, or mnist:FOLDER")
+    tr.add_argument("--model", choices=["rf", "mlp"], default="rf")
+    tr.add_argument("--sizes", type=_sizes, help="layer widths, e.g. 64,32,10")
+    tr.add_argument("--epochs", type=int, default=60)
+    tr.add_argument("--lr", type=float, default=0.01)
+    tr.add_argument("--batch-size", type=int, default=32)
+    tr.add_argument("--patience", type=int, default=20)
+    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--out", default="out/rf.pt", help="checkpoint path")
+    tr.add_argument("--quiet", action="store_true")
+    tr.set_defaults(func=_cmd_train)
+    ex = sub.add_parser("export", help="back-annotate a checkpoint into a device graph")
+    ex.add_argument("--checkpoint", default="out/rf.pt")
+    ex.add_argument("--out", default="out/rf.graph.json", help=".json or .graphml")
+    ex.add_argument("--netlist", help="also write an envelope netlist of a few test samples here")
+    ex.add_argument("--samples", type=int, default=10)
+    ex.add_argument("--window", type=float, default=200e-9, help="seconds per sample")
+    ex.set_defaults(func=_cmd_export)
+    co = sub.add_parser("cosim", help="run the test set through ngspice beside the surrogate")
+    co.add_argument("--graph", default="out/rf.graph.json")
+    co.add_argument("--data", default="digits")
+    co.add_argument("--limit", type=int, help="only the first N test samples")
+    co.add_argument("--window", type=float, default=200e-9,
+                    help="seconds each sample is applied before the read-out")
+    co.add_argument("--workers", type=int, default=2, help="parallel ngspice processes")
+    co.add_argument("--backend", choices=BACKENDS, default="subprocess")
+    co.add_argument("--out", default="out/cosim")
+    co.add_argument("--quiet", action="store_true")
+    co.set_defaults(func=_cmd_cosim)
     lib = sub.add_parser("library", help="write the device model library (.lib and .va files)")
     lib.add_argument("--out", default=DEFAULT_DIR)
     lib.set_defaults(func=_cmd_library)
@@ -66,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     except SpiceError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except (ValueError, OSError) as exc:
+    except (ValueError, OSError, FloatingPointError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

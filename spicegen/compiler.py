@@ -28,6 +28,11 @@ from models.units import POWER_UNIT
 from . import graph as schema
 
 
+# resonator parameters other than f_r: usually the same for a whole layer
+_SHARED = tuple(f for f in schema.REQUIRED["resonator"] if f not in
+                ("layer", "chain", "position", "orientation", "f_r"))
+
+
 class CompileError(ValueError):
     """The graph cannot be compiled at the fidelity asked for."""
 
@@ -67,6 +72,7 @@ def layer_weights(g: nx.DiGraph, layer: int) -> tuple[np.ndarray, np.ndarray]:
     f = torch.tensor(freqs, dtype=torch.float64)
     chain_list = schema.chains(g, layer)
     W = np.zeros((len(chain_list), len(srcs)))
+    params_cache: dict = {}
     bias = np.zeros(len(chain_list))
     for j, (_, path, end) in enumerate(chain_list):
         attrs = [g.nodes[r] for r in path]
@@ -75,9 +81,11 @@ def layer_weights(g: nx.DiGraph, layer: int) -> tuple[np.ndarray, np.ndarray]:
         # resonators of one chain may differ in more than f_r: group by their parameters
         groups: dict = {}
         for k, a in enumerate(attrs):
-            groups.setdefault(schema.resonator_params({**a, "f_r": 1.0}), []).append(k)
+            groups.setdefault(tuple(a[name] for name in _SHARED), []).append(k)
         total = torch.zeros(len(srcs), dtype=torch.float64)
-        for prm, ks in groups.items():
+        for key, ks in groups.items():
+            prm = params_cache.get(key) or params_cache.setdefault(
+                key, schema.resonator_params({**dict(zip(_SHARED, key)), "f_r": 1.0}))
             idx = torch.tensor(ks)
             g_ki = resonator.lorentzian(f[None, :], f_r[idx, None], prm)
             total += (sign[idx, None] * g_ki).sum(0)

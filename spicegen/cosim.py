@@ -46,6 +46,7 @@ class CosimResult:
     circuit: list[np.ndarray]        # the same, read from ngspice at the read-out times
     seconds: float
     runs: int
+    waveforms: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
 
     @property
     def surrogate_pred(self) -> np.ndarray:
@@ -97,12 +98,18 @@ def cosim_envelope(g: nx.DiGraph, X: np.ndarray, y: np.ndarray, window: float = 
     pieces = [slice(i, min(i + chunk, len(X))) for i in range(0, len(X), chunk)]
     start = time.perf_counter()
 
+    waveforms: dict[str, np.ndarray] = {}
+
     def run_piece(sl: slice) -> list[np.ndarray]:
         net = compile_envelope(g, X[sl], window=window)
         res = run_netlist(net.text, backend, timeout=600)
         t = res.scale
         layers = [[res[name] for name in names] for names in net.hidden] + \
                  [[res[name] for name in net.outputs]]
+        if sl.start == 0:  # keep the first few windows for plots
+            keep = t <= min(5, net.n_samples) * window
+            waveforms.update({"t": t[keep], "outputs": np.stack([v[keep] for v in layers[-1]]),
+                              "read_times": net.read_times[:5]})
         return [np.stack([np.interp(net.read_times, t, v) for v in vecs], axis=1)
                 for vecs in layers]
 
@@ -116,7 +123,7 @@ def cosim_envelope(g: nx.DiGraph, X: np.ndarray, y: np.ndarray, window: float = 
         parts = list(iterator)
     circuit = [np.concatenate([p[l] for p in parts]) for l in range(len(parts[0]))]
     seconds = time.perf_counter() - start
-    return CosimResult(y, graph_forward(g, X), circuit, seconds, len(pieces))
+    return CosimResult(y, graph_forward(g, X), circuit, seconds, len(pieces), waveforms)
 
 
 __all__ = ["CosimResult", "cosim_envelope", "graph_forward", "format_report"]

@@ -191,6 +191,8 @@ def load(path: str) -> nx.DiGraph:
             g = nx.DiGraph(nx.read_graphml(path))
         except Exception as exc:
             raise GraphError(f"{path}: not a readable GraphML graph: {exc}") from None
+        for key in ("node_default", "edge_default"):  # GraphML bookkeeping, not ours
+            g.graph.pop(key, None)
         validate(g)
         return g
     if path.endswith(".json"):

@@ -124,3 +124,63 @@ def plot_twin(result: TwinResult, out_dir: str) -> str:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def _confusion(y: np.ndarray, pred: np.ndarray, n: int) -> np.ndarray:
+    m = np.zeros((n, n), dtype=int)
+    np.add.at(m, (y, pred), 1)
+    return m
+
+
+def plot_cosim(result, out_dir: str) -> list[str]:
+    """Circuit vs surrogate scores, both confusion matrices, and the first output waveforms."""
+    os.makedirs(out_dir, exist_ok=True)
+    paths = []
+    rep = result.report()
+    s, c = result.surrogate[-1] * 1e3, result.circuit[-1] * 1e3
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.plot(s.ravel(), c.ravel(), ".", ms=2, color="k", alpha=0.4)
+    lo, hi = min(s.min(), c.min()), max(s.max(), c.max())
+    ax.plot([lo, hi], [lo, hi], color="tab:blue", lw=1, label="circuit = surrogate")
+    ax.set_xlabel("surrogate output chain voltage (mV)")
+    ax.set_ylabel("ngspice output chain voltage (mV)")
+    ax.set_title(f"argmax agreement {100 * rep['argmax_agreement']:.2f} %", fontsize=9)
+    ax.legend()
+    fig.tight_layout()
+    paths.append(os.path.join(out_dir, "scores.png"))
+    fig.savefig(paths[-1], dpi=110)
+    plt.close(fig)
+
+    n = s.shape[1]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.5))
+    for ax, pred, name, acc in ((axes[0], result.surrogate_pred, "surrogate", rep["surrogate_accuracy"]),
+                                (axes[1], result.circuit_pred, "circuit (ngspice)", rep["circuit_accuracy"])):
+        m = _confusion(result.y, pred, n)
+        ax.imshow(m, cmap="Blues")
+        for (i, j), v in np.ndenumerate(m):
+            if v:
+                ax.text(j, i, str(v), ha="center", va="center", fontsize=7,
+                        color="w" if v > m.max() / 2 else "k")
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true")
+        ax.set_title(f"{name}: {100 * acc:.2f} %", fontsize=9)
+    fig.tight_layout()
+    paths.append(os.path.join(out_dir, "confusion.png"))
+    fig.savefig(paths[-1], dpi=110)
+    plt.close(fig)
+
+    w = result.waveforms
+    if w:
+        fig, ax = plt.subplots(figsize=(9, 4))
+        for k, v in enumerate(w["outputs"]):
+            ax.plot(w["t"] * 1e9, v * 1e3, lw=1, label=f"class {k}")
+        for t in w["read_times"]:
+            ax.axvline(t * 1e9, color="0.6", ls=":", lw=1)
+        ax.set_xlabel("time (ns); dotted: read-out instants")
+        ax.set_ylabel("output chain voltage (mV)")
+        ax.legend(fontsize=7, ncol=5)
+        fig.tight_layout()
+        paths.append(os.path.join(out_dir, "waveforms.png"))
+        fig.savefig(paths[-1], dpi=110)
+        plt.close(fig)
+    return paths

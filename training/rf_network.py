@@ -51,7 +51,7 @@ class FrequencyGrid:
     def spacing_in_linewidths(self, alpha: float) -> float:
         """Smallest channel spacing in units of the resonator linewidth alpha f (crosstalk guide)."""
         f = self.frequencies
-        return float(np.min(np.diff(f) / (alpha * f[1:]))) if self.n > 1 else math.inf
+        return float(np.min(np.diff(f) / (alpha * f[:-1]))) if self.n > 1 else math.inf
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,0 +1,81 @@
+import networkx as nx
+import numpy as np
+import pytest
+
+from spicegen import SpiceError, run_netlist
+from spicegen.compiler import CompileError, compile_envelope, layer_weights
+from spicegen.cosim import cosim_envelope
+from training.annotate import to_graph
+
+from .conftest import requires_ngspice
+
+
+@pytest.fixture(scope="module")
+def graph(small_rf):
+    return to_graph(small_rf[0])
+
+
+def test_netlist_is_deterministic_and_keeps_every_digit(graph, digits):
+    a = compile_envelope(graph, digits.X_test[:3]).text
+    b = compile_envelope(nx.DiGraph(graph), digits.X_test[:3]).text
+    assert a == b and a.endswith(".end\n")
+    W, _ = layer_weights(graph, 1)
+    gains = {}
+    for line in a.splitlines():
+        if line.startswith("G1_"):
+            name, *_, value = line.split()
+            gains[name] = float(value)
+    # gains round-trip to the bit (values are W * 1 uW per volt of power node)
+    assert gains["G1_3_7"] == W[3, 7] * 1e-6
+    assert len(gains) == W.size
+
+
+def test_names_from_a_file_cannot_inject_cards(graph, digits):
+    evil = nx.relabel_nodes(graph, {"in0": "in0\n.include /etc/passwd",
+                                    "L1.c0.r0": "r\n.control\nshell touch /tmp/pwned\n.endc"})
+    text = compile_envelope(evil, digits.X_test[:2]).text
+    for line in text.splitlines():
+        assert not line.lower().startswith((".include", ".control", "shell", ".endc")), line
+
+
+def test_bad_stimulus_and_pulling_oscillators(graph, digits):
+    with pytest.raises(CompileError, match="shape"):
+        compile_envelope(graph, digits.X_test[:2, :10])
+    with pytest.raises(CompileError, match="finite"):
+        compile_envelope(graph, np.full((2, 64), np.nan))
+    with pytest.raises(CompileError, match="window"):
+        compile_envelope(graph, digits.X_test[:2], window=-1.0)
+    pulled = graph.copy()
+    pulled.nodes["L1.stno0"]["N"] = 1e8
+    with pytest.raises(CompileError, match="L1.stno0.*rf fidelity"):
+        compile_envelope(pulled, digits.X_test[:2])
+
+
+@requires_ngspice
+def test_envelope_cosim_matches_the_surrogate(graph, digits):
+    res = cosim_envelope(graph, digits.X_test[:30], digits.y_test[:30], window=200e-9, workers=2)
+    rep = res.report()
+    assert rep["argmax_agreement"] == 1.0
+    assert rep["circuit_accuracy"] == rep["surrogate_accuracy"]
+    for layer in rep["layers"]:
+        assert layer["max_error_V"] < 1e-6          # 1 uV against mV-scale chain voltages
+    assert res.runs == 2 and res.waveforms["outputs"].shape[0] == 10
+
+
+@requires_ngspice
+def test_too_short_a_window_shows_the_stno_transient(graph, digits):
+    """With 3 ns per sample the oscillators (tau ~ 8 ns) cannot settle: the circuit departs from
+    the steady-state surrogate, which is what the co-simulation is for."""
+    rep = cosim_envelope(graph, digits.X_test[:30], digits.y_test[:30], window=3e-9,
+                         workers=1).report()
+    assert rep["layers"][-1]["max_error_V"] > 1e-4
+    assert rep["layers"][0]["max_error_V"] < 1e-9   # the first layer has no dynamics
+
+
+@requires_ngspice
+def test_a_netlist_that_ngspice_rejects(graph, digits):
+    text = compile_envelope(graph, digits.X_test[:2]).text
+    broken = text.replace("Rc1_0 c1_0 0 1", "Rc1_0 c1_0 0 one_kilo_ohm")
+    with pytest.raises(SpiceError) as err:
+        run_netlist(broken)
+    assert "Rc1_0" in err.value.netlist_line
