@@ -6,13 +6,17 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo test library ngspice
 
+# device twins, then the RF network on the 8x8 digits: train -> export -> co-simulate
 demo: ngspice $(STAMP)
 	@$(VENV)/bin/spicegen twins --out out/twins
+	@$(VENV)/bin/spicegen train --data digits --sizes 64,32,10 --out out/rf.pt
+	@$(VENV)/bin/spicegen export --checkpoint out/rf.pt --out out/rf.graph.json
+	@$(VENV)/bin/spicegen cosim --graph out/rf.graph.json --data digits --out out/cosim
 
 test: ngspice $(STAMP)
 	@$(PY) -m pytest
 
-# regenerate netlists/ from models/
+# regenerate netlists/ (model library and example netlists) from the code
 library: $(STAMP)
 	@$(VENV)/bin/spicegen library
 

@@ -35,7 +35,7 @@ def _cmd_twins(args: argparse.Namespace) -> int:
 def _cmd_library(args: argparse.Namespace) -> int:
     from .library import write_library
 
-    for path in write_library(args.out):
+    for path in write_library(args.out, None if args.no_examples else args.examples):
         print(f"wrote {path}")
     return 0
 
@@ -120,7 +120,7 @@ def _cmd_cosim(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .library import DEFAULT_DIR
+    from .library import DEFAULT_DIR, EXAMPLES_DIR
     from .twins import TWINS
 
     parser = argparse.ArgumentParser(
@@ -162,8 +162,12 @@ def build_parser() -> argparse.ArgumentParser:
     co.add_argument("--out", default="out/cosim")
     co.add_argument("--quiet", action="store_true")
     co.set_defaults(func=_cmd_cosim)
-    lib = sub.add_parser("library", help="write the device model library (.lib and .va files)")
+    lib = sub.add_parser("library", help="regenerate netlists/: the device model library (.lib, "
+                         ".va) and the example networks' netlists")
     lib.add_argument("--out", default=DEFAULT_DIR)
+    lib.add_argument("--examples", default=EXAMPLES_DIR,
+                     help="folder of the example checkpoints whose netlists are regenerated")
+    lib.add_argument("--no-examples", action="store_true", help="only the model library")
     lib.set_defaults(func=_cmd_library)
     return parser
 

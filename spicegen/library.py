@@ -10,6 +10,10 @@ import os
 from models import FIDELITIES, model_library, verilog_a_library
 
 DEFAULT_DIR = os.path.join("netlists", "models")
+EXAMPLES_DIR = os.path.join("netlists", "examples")
+# example network -> test samples written into its reference netlist. The checkpoints are frozen
+# artefacts of `spicegen train --seed 0` (digits, 64-32-10), kept so the netlists are reproducible
+EXAMPLES = {"digits_rf": 5}
 
 
 def library_files() -> dict[str, str]:
@@ -23,12 +27,37 @@ def library_files() -> dict[str, str]:
     return files
 
 
-def write_library(out_dir: str = DEFAULT_DIR) -> list[str]:
+def example_netlists(examples_dir: str = EXAMPLES_DIR) -> dict[str, str]:
+    """File name -> envelope netlist of each example network's first test samples."""
+    from training.annotate import to_graph
+    from training.datasets import load
+    from training.trainer import load_checkpoint
+
+    from .compiler import compile_envelope
+
+    files = {}
+    for name, n_samples in EXAMPLES.items():
+        model, meta = load_checkpoint(os.path.join(examples_dir, f"{name}.pt"))
+        data = load(meta.get("dataset") or "digits")
+        net = compile_envelope(to_graph(model), data.X_test[:n_samples], title=name)
+        files[f"{name}_envelope.cir"] = net.text
+    return files
+
+
+def _write(out_dir: str, files: dict[str, str]) -> list[str]:
     os.makedirs(out_dir, exist_ok=True)
     paths = []
-    for name, text in library_files().items():
+    for name, text in files.items():
         path = os.path.join(out_dir, name)
         with open(path, "w") as fh:
             fh.write(text)
         paths.append(path)
+    return paths
+
+
+def write_library(out_dir: str = DEFAULT_DIR, examples_dir: str | None = EXAMPLES_DIR) -> list[str]:
+    """Regenerate the model library and, unless examples_dir is None, the example netlists."""
+    paths = _write(out_dir, library_files())
+    if examples_dir is not None:
+        paths += _write(examples_dir, example_netlists(examples_dir))
     return paths

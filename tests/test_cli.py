@@ -27,6 +27,6 @@ def test_unknown_twin_is_rejected(capsys):
 
 
 def test_library_command(tmp_path):
-    assert main(["library", "--out", str(tmp_path)]) == 0
+    assert main(["library", "--out", str(tmp_path), "--no-examples"]) == 0
     assert sorted(os.listdir(tmp_path)) == ["devices_envelope.lib", "devices_rf.lib",
                                             "domain_wall.va", "mtj_resonator.va", "stno.va"]

@@ -7,7 +7,7 @@ import pytest
 
 from models import DomainWallParams, ResonatorParams, STNOParams
 from models.params import spice_number
-from spicegen.library import DEFAULT_DIR, library_files
+from spicegen.library import DEFAULT_DIR, EXAMPLES_DIR, example_netlists, library_files
 
 ROOT = os.path.dirname(os.path.dirname(__file__))
 
@@ -15,6 +15,14 @@ ROOT = os.path.dirname(os.path.dirname(__file__))
 def test_committed_library_is_current():
     for name, text in library_files().items():
         path = os.path.join(ROOT, DEFAULT_DIR, name)
+        assert os.path.exists(path), f"{path} missing: run `make library`"
+        with open(path) as fh:
+            assert fh.read() == text, f"{path} is stale: run `make library`"
+
+
+def test_committed_example_netlists_are_current():
+    for name, text in example_netlists(os.path.join(ROOT, EXAMPLES_DIR)).items():
+        path = os.path.join(ROOT, EXAMPLES_DIR, name)
         assert os.path.exists(path), f"{path} missing: run `make library`"
         with open(path) as fh:
             assert fh.read() == text, f"{path} is stale: run `make library`"
