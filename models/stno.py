@@ -62,7 +62,7 @@ def clamp_current(current: torch.Tensor, prm: STNOParams) -> torch.Tensor:
 def steady_power(current: torch.Tensor, prm: STNOParams) -> torch.Tensor:
     """p0 = (z - 1) / (z + Q) above threshold, 0 below."""
     z = current / prm.I_th
-    return torch.clamp((z - 1.0) / (z + prm.Q), min=0.0)
+    return torch.where(z > 1.0, (z - 1.0) / (z + prm.Q).clamp(min=1e-30), torch.zeros_like(z))
 
 
 def relaxation_time(current: torch.Tensor, prm: STNOParams) -> torch.Tensor:
@@ -86,12 +86,18 @@ def power_step(p: torch.Tensor, current: torch.Tensor, dt: float, prm: STNOParam
     a = 2.0 * prm.Gg * (z - 1.0)
     b = 2.0 * prm.Gg * (z + prm.Q)
     x = a * dt
-    small = x.abs() < 1e-6
-    # expm1(x)/a, with its series where a ~ 0 (at threshold) to avoid 0/0 in value and gradient
-    safe_a = torch.where(small, torch.ones_like(a), a)
-    phi = torch.where(small, dt * (1.0 + 0.5 * x), torch.expm1(x) / safe_a)
     p = p.clamp(min=0.0)
-    return p * (1.0 + a * phi) / (1.0 + b * p * phi)
+    # three algebraically equal forms, each free of overflow where it is used (exp(x) overflows
+    # for a dt of many tau); the unused branches are evaluated on clamped, harmless values so that
+    # no inf or nan reaches the gradient
+    small = x.abs() < 1e-6
+    safe_a = torch.where(small, torch.ones_like(a), a)
+    phi = dt * (1.0 + 0.5 * x)                               # expm1(x)/a near threshold
+    p_small = p * (1.0 + a * phi) / (1.0 + b * p * phi)
+    x_pos, x_neg = x.clamp(min=0.0), x.clamp(max=0.0)
+    p_grow = p / (torch.exp(-x_pos) - b * p * torch.expm1(-x_pos) / safe_a)   # above threshold
+    p_decay = p * torch.exp(x_neg) / (1.0 + b * p * torch.expm1(x_neg) / safe_a)  # below
+    return torch.where(small, p_small, torch.where(x > 0, p_grow, p_decay))
 
 
 def emitted_power(p: torch.Tensor, current: torch.Tensor, prm: STNOParams) -> torch.Tensor:
@@ -178,10 +184,11 @@ def verilog_a(prm: STNOParams) -> str:
 `include "disciplines.vams"
 `include "constants.vams"
 
-// envelope: normalised power p, emitted power pw (W), frequency shift df (Hz)
+// envelope: normalised power p, emitted power pw (1 V = 1 uW), frequency shift df (1 V = 1 MHz),
+// as the ngspice subcircuit stno_env; the power is integrated on the internal node s
 module stno_env(in, p, pw, df);
   inout in; output p, pw, df;
-  electrical in, p, pw, df;
+  electrical in, p, pw, df, s;
   parameter real gg = {spice_number(prm.Gg)};
   parameter real qnl = {spice_number(prm.Q)};
   parameter real ith = {spice_number(prm.I_th)};
@@ -192,10 +199,11 @@ module stno_env(in, p, pw, df);
   analog begin
     I(in) <+ V(in) / rdev;
     z = V(in) / (rdev * ith);
-    pv = max(V(p), 0.0);
-    I(p) <+ ddt(V(p)) - 2.0 * gg * ((z - 1.0) - (z + qnl) * pv) * pv;
-    V(pw) <+ kp * pv * V(in) * V(in) / rdev;
-    V(df) <+ nshift * V(p) / `M_TWO_PI;
+    pv = max(V(s), 0.0);
+    I(s) <+ ddt(V(s)) - 2.0 * gg * ((z - 1.0) - (z + qnl) * pv) * pv;
+    V(p) <+ pv;
+    V(pw) <+ kp * pv * V(in) * V(in) / rdev / {spice_number(POWER_UNIT)};
+    V(df) <+ nshift * pv / (`M_TWO_PI * {spice_number(FREQ_UNIT)});
   end
 endmodule
 

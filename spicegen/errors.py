@@ -55,7 +55,7 @@ def locate_line(netlist: str, message: str, device: str | None = None) -> int | 
     msg = message.lower()
     # "Error on line 3 or its substitute:\n  r1 1 0 abc": match the echoed card, not the number,
     # because ngspice counts lines after its own preprocessing
-    match = re.search(r"error on line \d+[^\n]*\n\s*(\S[^\n]*)", msg)
+    match = re.search(r"error on line\s*\d*[^\n]*\n\s*(\S[^\n]*)", msg)
     if match:
         card = " ".join(match.group(1).split())
         for number, line in enumerate(lines, start=1):
@@ -66,8 +66,11 @@ def locate_line(netlist: str, message: str, device: str | None = None) -> int | 
     if device:
         names.append(device.lower())
     # node or device names that ngspice quotes: check node x1.p / trouble with node "p" / (b.x1.bp)
-    for found in re.findall(r'(?:node|device|instance|subckt:?|model)\s+"?([\w.#:+-]+)"?', msg):
+    for found in re.findall(r'(?:node|device|instance:?|subckt:?|model)\s+"?([\w.#+-]+)"?', msg):
         names.append(found)
+        if found.startswith("xx"):  # ngspice doubles the x of subcircuit instances in messages
+            names.append(found[1:])
+    names += re.findall(r"undefined parameter \[(\w+)\]", msg)
     elements = _element_lines(netlist)
     for name in names:
         name = name.split("#")[0]
@@ -77,7 +80,13 @@ def locate_line(netlist: str, message: str, device: str | None = None) -> int | 
             for number, tokens in elements:
                 if tokens[0] == candidate:
                     return number
-        for number, tokens in elements:
-            if name in tokens[1:]:
+        # a node: prefer the behavioural or subcircuit cards on it, which are the usual culprits
+        on_node = [(number, tokens) for number, tokens in elements if name in tokens[1:]]
+        for number, tokens in sorted(on_node, key=lambda nt: nt[1][0][0] not in "bxeg"):
+            return number
+    for name in names:  # a parameter or name used inside an expression
+        pattern = re.compile(rf"(?<![\w.]){re.escape(name)}(?![\w])")
+        for number, line in enumerate(lines, start=1):
+            if not line.lstrip().startswith("*") and pattern.search(line.lower()):
                 return number
     return None

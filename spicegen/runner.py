@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import warnings
 
 import numpy as np
 
@@ -30,7 +31,9 @@ _FATAL = [
     (re.compile(r"singular matrix", re.I), "singular matrix"),
     (re.compile(r"iteration limit reached|gmin stepping failed.*\n.*source stepping failed", re.I),
      "no convergence"),
-    (re.compile(r"^\s*error", re.I | re.M), "ngspice reported an error"),
+    # "Error on line 3 ...", "Error: ..."; not a node table row whose node is called error_out
+    (re.compile(r"^\s*error\s*(?::|on line)", re.I | re.M), "ngspice reported an error"),
+    (re.compile(r"undefined parameter|cannot recover", re.I), "netlist rejected"),
     (re.compile(r"simulation\(s\) aborted|circuit not parsed|simulation interrupted", re.I),
      "simulation aborted"),
     (re.compile(r"could not find a valid|unknown (?:subckt|model|parameter)", re.I),
@@ -68,11 +71,22 @@ class SimResult:
         return list(self.analyses[-1].vectors)
 
 
+_CARD = re.compile(r"^[rclvigebx]\w*\s+\S+\s+\S+\s+\S+", re.I)
+
+
 def normalise_netlist(netlist: str) -> str:
-    """Title line present, ``.end`` last, and the trailing newline ngspice needs after it."""
+    """``.end`` last and the trailing newline ngspice needs after it.
+
+    ngspice takes the first line as the title whatever it holds, so a deck that starts with a card
+    would silently lose it: such a deck is refused.
+    """
     lines = netlist.rstrip().splitlines()
     if not lines:
         raise SpiceError("empty netlist")
+    first = lines[0].strip()
+    if not first.startswith("*") and _CARD.match(first):
+        raise SpiceError("the first line of a netlist is its title, and ngspice would drop this "
+                         f"card: {first!r}. Start the netlist with a '* title' line.")
     if lines[-1].strip().lower() != ".end":
         lines.append(".end")
     return "\n".join(lines) + "\n"
@@ -188,6 +202,7 @@ class _SharedNgspice:
 
     _lock = threading.Lock()
     _instance = None
+    dead = False
 
     @classmethod
     def get(cls):
@@ -243,7 +258,20 @@ def _find_libngspice() -> str:
 
 def run_shared(netlist: str, timeout: float = 120.0) -> SimResult:
     netlist = normalise_netlist(netlist)
+    if _SharedNgspice.dead:
+        # libngspice cannot be re-initialised in a process once it gave up: isolate the run instead
+        warnings.warn("the shared ngspice library failed unrecoverably earlier in this process; "
+                      "running this netlist with the subprocess backend", RuntimeWarning)
+        return run_subprocess(netlist, timeout)
     ng = _SharedNgspice.get()
+    try:
+        return _run_shared(ng, netlist, timeout)
+    finally:
+        if any("cannot recover" in line for line in ng.lines):
+            _SharedNgspice.dead = True
+
+
+def _run_shared(ng, netlist: str, timeout: float) -> SimResult:
     with _SharedNgspice._lock:
         ng.lines.clear()
         lib = ng._ngspice_shared

@@ -28,8 +28,16 @@ def test_committed_example_netlists_are_current():
             assert fh.read() == text, f"{path} is stale: run `make library`"
 
 
-def test_library_is_deterministic():
-    assert library_files() == library_files()
+def test_library_is_deterministic_across_processes():
+    import hashlib
+    import sys
+    code = ("import hashlib; from spicegen.library import library_files; "
+            "print(hashlib.sha256(repr(sorted(library_files().items())).encode()).hexdigest())")
+    digests = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              env={**os.environ, "PYTHONHASHSEED": seed}, cwd=ROOT,
+                              check=True).stdout.strip() for seed in ("1", "2")}
+    here = hashlib.sha256(repr(sorted(library_files().items())).encode()).hexdigest()
+    assert digests == {here}
 
 
 def test_verilog_a_uses_the_parameter_objects():

@@ -55,3 +55,8 @@ def test_mixing_coefficients_and_validation():
     assert ba == pytest.approx(4 * PRM.K_SD * PRM.Z0)
     with pytest.raises(ValueError, match="lp_ratio"):
         ResonatorParams(lp_ratio=0.6)
+
+
+def test_rf_model_warns_outside_the_rotating_wave_limit():
+    with pytest.warns(RuntimeWarning, match="rotating-wave"):
+        resonator.spice_subckt(ResonatorParams(alpha=0.05), "rf")

@@ -42,7 +42,7 @@ BAD = {
     "singular matrix": ("* loop\nV1 1 0 dc 1\nV2 1 0 dc 2\nR1 1 0 1k\n.tran 1n 10n\n.end\n",
                         "V1 1 0 dc 1"),
     "timestep too small": ("* blow-up\nCp p 0 1\nBp 0 p I = 1e10*V(p)*V(p)\n.ic v(p)=1\n"
-                           ".tran 1n 100n\n.end\n", "Cp p 0 1"),
+                           ".tran 1n 100n\n.end\n", "Bp 0 p I = 1e10*V(p)*V(p)"),
     "unknown subcircuit": ("* no subckt\nV1 1 0 dc 1\nX1 1 0 nosuch\n.tran 1n 10n\n.end\n",
                            "X1 1 0 nosuch"),
 }
@@ -61,6 +61,51 @@ def test_failures_raise_with_ngspice_message_and_line(backend, case):
     assert line in str(exc)
     # the library instance stays usable after a failure
     assert run_netlist(RC, backend)["out"][-1] == pytest.approx(1.0, abs=1e-2)
+
+
+@requires_ngspice
+@pytest.mark.parametrize("backend", ["subprocess", "shared"])
+def test_harmless_output_is_not_an_error(backend):
+    # a node called error_out appears in ngspice's operating-point table as "error_out  0"
+    deck = "* t\nV1 in 0 PWL(0 0 1n 1)\nR1 in error_out 1k\nC1 error_out 0 1p\n.tran 10p 10n\n.end\n"
+    assert run_netlist(deck, backend)["error_out"][-1] == pytest.approx(1.0, abs=1e-3)
+
+
+def test_a_deck_without_title_is_refused():
+    with pytest.raises(SpiceError, match="title"):
+        run_netlist("V1 1 0 1\nR1 1 0 1k\n.op\n.end\n")
+
+
+@requires_ngspice
+def test_undefined_parameter_is_located():
+    deck = ("* t\n.subckt foo a b params: g=1\nB1 a b I = kk*V(a)\n.ends\nV1 1 0 1\nX1 1 0 foo\n"
+            ".tran 1n 10n\n.end\n")
+    with pytest.raises(SpiceError) as err:
+        run_netlist(deck)
+    assert err.value.netlist_line == "B1 a b I = kk*V(a)"
+
+
+@requires_ngspice
+def test_shared_library_that_gave_up_falls_back_to_a_subprocess():
+    """After 'cannot recover' libngspice is unusable in the process; runs must go on, isolated.
+    Run in a child process so that the rest of the suite keeps a healthy library."""
+    import subprocess
+    import sys
+    code = (
+        "import warnings\n"
+        "from spicegen import run_netlist, SpiceError\n"
+        f"bad = {BAD_PARAM!r}\n"
+        "try:\n    run_netlist(bad, 'shared')\nexcept SpiceError:\n    pass\n"
+        "with warnings.catch_warnings(record=True) as w:\n"
+        "    warnings.simplefilter('always')\n"
+        f"    r = run_netlist({RC!r}, 'shared')\n"
+        "print(round(float(r['out'][-1]), 3), any('subprocess backend' in str(x.message) for x in w))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.split()[-2:] == ["1.0", "True"], out.stdout + out.stderr
+
+
+BAD_PARAM = ("* t\n.subckt foo a b params: g=1\nB1 a b I = kk*V(a)\n.ends\nV1 1 0 1\nX1 1 0 foo\n"
+             ".tran 1n 10n\n.end\n")
 
 
 @requires_ngspice

@@ -69,3 +69,19 @@ def test_bad_time_step_and_initial_power():
         stno.initial_condition("x1", 1.5, "envelope")
     with pytest.raises(ValueError, match="fidelity"):
         stno.spice_subckt(PRM, "carrier")
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_long_steps_stay_finite_and_exact(dtype):
+    currents = torch.tensor([4.0, 0.3, 1.0 + 1e-9, 2.0], dtype=dtype) * PRM.I_th
+    p0 = torch.tensor([0.2, 0.2, 0.2, 1e-6], dtype=dtype, requires_grad=True)
+    p = stno.power_step(p0, currents, 1.0, PRM)          # a second: 1e8 relaxation times
+    assert torch.isfinite(p).all()
+    assert p.tolist() == pytest.approx([0.5, 0.0, 0.0, 0.25], abs=1e-6)
+    p.sum().backward()
+    assert torch.isfinite(p0.grad).all()
+
+
+def test_no_steady_power_below_zero_current():
+    p0 = stno.steady_power(torch.tensor([-30e-6, 0.0, 10e-6]), PRM)
+    assert p0.tolist() == [0.0, 0.0, 0.0]

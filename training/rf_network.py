@@ -60,7 +60,7 @@ class RFNetworkConfig:
     f_min: float = 0.02e9        # public drone-classification network: 0.02 to 0.12 GHz
     f_max: float = 0.12e9
     grid: str = "geometric"
-    p_max: float = 0.05e-6       # input power of a full-scale feature (W)
+    p_max: float = 0.1e-6        # input power of a full-scale feature (W)
     # RF attenuation between an STNO and the chains it feeds: keeps each layer's summed chain
     # voltage within the amplifier's window (about 9 mV for the public g_m and clamps)
     hidden_attenuation: float = 0.05
