@@ -47,9 +47,11 @@ def train_seeds(kind: str, seeds: int, epochs: int, lr: float, data) -> list:
 def cosim_strategies(g, data) -> None:
     X, y = data.X_test, data.y_test
     print(f"envelope co-simulation of the {len(y)} test samples (window 200 ns):")
-    for label, kw in [("one ngspice run", dict(workers=1)),
-                      ("two parallel runs", dict(workers=2)),
-                      ("chunks of 45 on two workers", dict(workers=2, chunk=45))]:
+    for label, kw in [("one ngspice run", dict(workers=1, chunk=None)),
+                      ("two parallel runs", dict(workers=2, chunk=None)),
+                      ("chunks of 90 on two workers", dict(workers=2, chunk=90)),
+                      ("chunks of 45 on two workers", dict(workers=2, chunk=45)),
+                      ("chunks of 20 on two workers", dict(workers=2, chunk=20))]:
         rep = cosim_envelope(g, X, y, **kw).report()
         print(f"  {label:30s} {rep['seconds']:6.2f} s  surrogate {100 * rep['surrogate_accuracy']:.2f} %"
               f"  circuit {100 * rep['circuit_accuracy']:.2f} %  agreement "

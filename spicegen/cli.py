@@ -106,7 +106,7 @@ def _cmd_cosim(args: argparse.Namespace) -> int:
     X, y = data.X_test, data.y_test
     if args.limit:
         X, y = X[: args.limit], y[: args.limit]
-    result = cosim_envelope(g, X, y, window=args.window, workers=args.workers,
+    result = cosim_envelope(g, X, y, window=args.window, workers=args.workers, chunk=args.chunk,
                             backend=args.backend, progress=not args.quiet)
     rep = result.report()
     print(format_report(rep))
@@ -158,6 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     co.add_argument("--window", type=float, default=200e-9,
                     help="seconds each sample is applied before the read-out")
     co.add_argument("--workers", type=int, default=2, help="parallel ngspice processes")
+    co.add_argument("--chunk", type=int, default=45, help="samples per ngspice run")
     co.add_argument("--backend", choices=BACKENDS, default="subprocess")
     co.add_argument("--out", default="out/cosim")
     co.add_argument("--quiet", action="store_true")

@@ -70,6 +70,8 @@ def validate(g: nx.DiGraph) -> None:
     if g.graph.get("schema") != SCHEMA:
         raise GraphError(f"graph schema is {g.graph.get('schema')!r}, expected {SCHEMA!r}")
     sizes = layer_sizes(g)
+    # resonators of a layer usually share every parameter but f_r: check each combination once
+    checked: dict[tuple, str | None] = {}
     for node, attrs in g.nodes(data=True):
         kind = attrs.get("kind")
         if kind not in REQUIRED:
@@ -87,13 +89,21 @@ def validate(g: nx.DiGraph) -> None:
             if name in POSITIVE and value <= 0:
                 raise GraphError(f"node {node!r} ({kind}): parameter {name!r} must be > 0, "
                                  f"got {value}")
-        try:
-            if kind == "resonator":
-                resonator_params(attrs)
-            elif kind == "stno":
-                stno_params(attrs)
-        except ValueError as exc:
-            raise GraphError(f"node {node!r} ({kind}): {exc}") from None
+        if kind in ("resonator", "stno"):
+            fields = _RES_FIELDS if kind == "resonator" else _STNO_FIELDS
+            key = (kind,) + tuple(attrs[f] for f in fields if f not in ("f_r", "f0"))
+            if key not in checked:
+                try:
+                    # f_r / f0 were checked above (finite, > 0); the rest once per combination
+                    if kind == "resonator":
+                        resonator_params({**attrs, "f_r": 1.0})
+                    else:
+                        stno_params({**attrs, "f0": 1.0})
+                    checked[key] = None
+                except ValueError as exc:
+                    checked[key] = str(exc)
+            if checked[key] is not None:
+                raise GraphError(f"node {node!r} ({kind}): {checked[key]}")
         _check_ports(g, node, kind, attrs, sizes)
 
 

@@ -53,7 +53,8 @@ def test_bad_stimulus_and_pulling_oscillators(graph, digits):
 
 @requires_ngspice
 def test_envelope_cosim_matches_the_surrogate(graph, digits):
-    res = cosim_envelope(graph, digits.X_test[:30], digits.y_test[:30], window=200e-9, workers=2)
+    res = cosim_envelope(graph, digits.X_test[:30], digits.y_test[:30], window=200e-9, workers=2,
+                         chunk=15)
     rep = res.report()
     assert rep["argmax_agreement"] == 1.0
     assert rep["circuit_accuracy"] == rep["surrogate_accuracy"]
@@ -67,7 +68,7 @@ def test_too_short_a_window_shows_the_stno_transient(graph, digits):
     """With 3 ns per sample the oscillators (tau ~ 8 ns) cannot settle: the circuit departs from
     the steady-state surrogate, which is what the co-simulation is for."""
     rep = cosim_envelope(graph, digits.X_test[:30], digits.y_test[:30], window=3e-9,
-                         workers=1).report()
+                         workers=1, chunk=None).report()
     assert rep["layers"][-1]["max_error_V"] > 1e-4
     assert rep["layers"][0]["max_error_V"] < 1e-9   # the first layer has no dynamics
 
