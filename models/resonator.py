@@ -146,9 +146,9 @@ def spice_subckt(prm: ResonatorParams, fidelity: str) -> str:
     gam = f"({spice_number(TWO_PI)}*alpha*fr)"
     wr = f"({spice_number(TWO_PI)}*fr)"
     iu = spice_number(STATE_CURRENT_UNIT)
-    # 1 kOhm / C sets each low-pass pole at lpr * fr
-    c_lp = f"{{1/({spice_number(TWO_PI)}*1000*lpr*fr)}}"
     return "\n".join([
+        readout_lowpass_subckt(),
+        "",
         f".subckt mtj_rf a b out params: {spice_params(values)}",
         "* precession m = u + i v (1 V = 1 uA): dm/dt = -(i w_r + Gamma) m + Gamma I_rf",
         "Vsense a n1 0",
@@ -158,14 +158,27 @@ def spice_subckt(prm: ResonatorParams, fidelity: str) -> str:
         f"Bv 0 v I = -{wr}*V(u) - {gam}*V(v)",
         "* the junction: V = I_rf R(t), R(t) = R0 + beta_s u + beta_a v",
         f"Bjn n1 b V = i(Vsense)*(r0 + bs*V(u)*{iu} + ba*V(v)*{iu})",
-        "* read-out: buffered two-pole low-pass of V(a, b)",
-        "Ebuf l0 0 a b 1",
+        "* read-out: V(a, b) through the two-pole low-pass at lpr * fr",
+        "Eab ab 0 a b 1",
+        "Xlp ab out readout_lp params: fc={lpr*fr}",
+        ".ends mtj_rf",
+    ])
+
+
+def readout_lowpass_subckt() -> str:
+    """``readout_lp in out params: fc``: buffered two-pole RC low-pass (poles at fc), the DC
+    read-out of rectified voltages at rf fidelity; high input impedance, ideal output."""
+    c_lp = f"{{1/({spice_number(TWO_PI)}*1000*fc)}}"
+    return "\n".join([
+        ".subckt readout_lp in out params: fc=1e7",
+        "Ebuf l0 0 in 0 1",
         "Rl1 l0 l1 1000",
         f"Cl1 l1 0 {c_lp}",
         "Ebuf2 l2 0 l1 0 1",
-        "Rl2 l2 out 1000",
-        f"Cl2 out 0 {c_lp}",
-        ".ends mtj_rf",
+        "Rl2 l2 l3 1000",
+        f"Cl2 l3 0 {c_lp}",
+        "Eout out 0 l3 0 1",
+        ".ends readout_lp",
     ])
 
 

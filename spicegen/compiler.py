@@ -183,3 +183,83 @@ def _stno_instance_params(attrs: dict) -> dict[str, float]:
     prm = schema.stno_params(attrs)
     return {"f0": prm.f0, "gg": prm.Gg, "qnl": prm.Q, "ith": prm.I_th, "rdev": prm.R,
             "kp": prm.k_P, "nshift": prm.N, "zload": prm.Z0}
+
+
+def compile_rf(g: nx.DiGraph, x: np.ndarray, settle_periods: float = 250.0,
+               points_per_period: int = 200, p_init: float = 0.05, title: str = "") -> Netlist:
+    """Carrier-level netlist of one sample x (n_in,) in [0, 1].
+
+    Inputs are ideal carriers of amplitude sqrt(2 Z0 P_i) at their frequency; every chain is a
+    series string of ``mtj_rf`` resonators (head-to-tail by orientation) driven by the sum of the
+    line currents; its voltage reaches the amplifier through a two-pole read-out low-pass at
+    lp_ratio times the lowest carrier on its line; hidden STNOs are ``stno_rf`` auto-oscillators.
+    What the envelope netlist assumes (mixing, crosstalk as Lorentzian tails, ideal read-out) is
+    here computed from the waveforms. The run lasts settle_periods of the slowest carrier per layer;
+    the outputs are averaged over its last 20 periods (``read_times`` holds the window's start).
+    """
+    schema.validate(g)
+    sizes = schema.layer_sizes(g)
+    x = np.asarray(x, dtype=np.float64).reshape(-1)
+    if x.shape != (sizes[0],) or not np.isfinite(x).all() or x.min() < 0:
+        raise CompileError(f"an rf sample must be {sizes[0]} finite values >= 0, got shape {x.shape}")
+    res_nodes = [a for _, a in g.nodes(data=True) if a["kind"] == "resonator"]
+    res_prm = schema.resonator_params(res_nodes[0])
+    stno_nodes = [a for _, a in g.nodes(data=True) if a["kind"] == "stno"]
+    freqs = [g.nodes[s]["frequency"] for s in schema.sources(g, 1)]
+    freqs += [a["f0"] + max(a["N"], 0) / stno.TWO_PI for a in stno_nodes]
+    f_min, f_max = min(freqs), max(freqs)
+    dt = 1.0 / (points_per_period * f_max)
+    t_stop = settle_periods * (len(sizes) - 1) / f_min
+    lines = [f"* spicegen rf netlist {title}".rstrip(),
+             _comment(f"network sizes {','.join(map(str, sizes))}, one sample, {t_stop:g} s"),
+             ".options reltol=1e-5 abstol=1e-15 vntol=1e-9",
+             resonator.spice_subckt(res_prm, "rf")]
+    if stno_nodes:
+        lines.append(stno.spice_subckt(schema.stno_params(stno_nodes[0]), "rf"))
+    lines.append("* input carriers: amplitude sqrt(2 Z0 P) into the line impedance Z0")
+    for i, src in enumerate(schema.sources(g, 1)):
+        a = g.nodes[src]
+        amp = np.sqrt(2.0 * res_prm.Z0 * x[i] * a["p_max"])
+        lines.append(f"Bsrc0_{i} rf0_{i} 0 V = {num(amp)}*cos({num(stno.TWO_PI * a['frequency'])}*time)")
+    outputs, hidden, ics = [], [], []
+    for l in range(1, len(sizes)):
+        srcs = schema.sources(g, l)
+        att = source_power_scale(g, l)
+        line_f_min = min(g.nodes[s].get("frequency", g.nodes[s].get("f0", f_min)) for s in srcs)
+        # line current = sum of sqrt(attenuation) V_src / Z0
+        terms = " + ".join(f"{num(np.sqrt(att[i]) / res_prm.Z0)}*V(rf{l - 1}_{i})"
+                           for i in range(len(srcs)))
+        lines.append(f"* layer {l}")
+        for j, (_, path, end) in enumerate(schema.chains(g, l)):
+            head = f"h{l}_{j}_0"
+            lines.append(f"Bline{l}_{j} 0 {head} I = {terms}")
+            for k, r in enumerate(path):
+                a = g.nodes[r]
+                near = head if k == 0 else f"h{l}_{j}_{k}"
+                far = "0" if k == len(path) - 1 else f"h{l}_{j}_{k + 1}"
+                ends = (near, far) if a["orientation"] > 0 else (far, near)
+                lines.append(f"Xr{l}_{j}_{k} {ends[0]} {ends[1]} ro{l}_{j}_{k} mtj_rf params: "
+                             f"fr={num(a['f_r'])}")
+            lines.append(f"Xlp{l}_{j} {head} lp{l}_{j} readout_lp params: "
+                         f"fc={num(res_prm.lp_ratio * line_f_min)}")
+            node = f"c{l}_{j}"
+            lines.append(f"Bc{l}_{j} {node} 0 V = V(lp{l}_{j}) + {num(g.nodes[end]['chain_bias'])}")
+            if g.nodes[end]["kind"] == "readout":
+                outputs.append(f"v({node})")
+                continue
+            (osc,) = list(g.successors(end))
+            amp_attrs, s = g.nodes[end], g.nodes[osc]
+            i_min, i_max = s["I_min_ratio"] * s["I_th"], s["I_max_ratio"] * s["I_th"]
+            lines.append(f"Ba{l}_{j} 0 in{l}_{j} I = min(max({num(amp_attrs['g_m'])}*(V({node}) + "
+                         f"{num(amp_attrs['v_bias'])}), {num(i_min)}), {num(i_max)})")
+            params = " ".join(f"{k}={num(v)}" for k, v in _stno_instance_params(s).items())
+            lines.append(f"Xs{l}_{j} in{l}_{j} rf{l}_{j} p{l}_{j} stno_rf params: {params}")
+            ics.append(stno.initial_condition(f"xs{l}_{j}", p_init, "rf"))
+        if l < len(sizes) - 1:
+            hidden.append([f"v(c{l}_{j})" for j in range(len(schema.chains(g, l)))])
+    lines += ics
+    lines.append(".save " + " ".join(outputs + [v for layer in hidden for v in layer]))
+    lines.append(f".tran {num(dt)} {num(t_stop)} 0 {num(dt)}")
+    lines.append(".end")
+    read_start = np.array([t_stop - 20.0 / f_min])
+    return Netlist("\n".join(lines) + "\n", read_start, outputs, hidden, 1)

@@ -80,3 +80,24 @@ def test_a_netlist_that_ngspice_rejects(graph, digits):
     with pytest.raises(SpiceError) as err:
         run_netlist(broken)
     assert "Rc1_0" in err.value.netlist_line
+
+
+@requires_ngspice
+def test_rf_cosim_of_a_resonator_layer_matches_the_lorentzians():
+    """Carrier-level: 4 input carriers, 3 chains of 4 mtj_rf resonators, read-out low-passes. The
+    rectified chain voltages must match the envelope (Lorentzian) prediction within 3 % of the
+    largest single-resonator response, K_SD P_max."""
+    import torch
+
+    from spicegen.cosim import cosim_rf
+    from training.rf_network import RFNetwork, RFNetworkConfig
+
+    cfg = RFNetworkConfig(sizes=(4, 3), f_min=1.0e9, f_max=1.2e9, p_max=1e-6)
+    net = RFNetwork(cfg, seed=0)
+    X = torch.rand(2, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    net.calibrate_biases(X)
+    res = cosim_rf(to_graph(net), X.numpy(), np.zeros(2, dtype=int), workers=2)
+    scale = cfg.resonator.K_SD * cfg.p_max
+    err = np.abs(res.circuit[-1] - res.surrogate[-1]).max()
+    assert err < 0.03 * scale, (res.circuit[-1], res.surrogate[-1])
+    assert (res.circuit_pred == res.surrogate_pred).all()
