@@ -106,8 +106,16 @@ def _cmd_cosim(args: argparse.Namespace) -> int:
     X, y = data.X_test, data.y_test
     if args.limit:
         X, y = X[: args.limit], y[: args.limit]
-    result = cosim_envelope(g, X, y, window=args.window, workers=args.workers, chunk=args.chunk,
-                            backend=args.backend, progress=not args.quiet)
+    if args.fidelity == "rf":
+        from .cosim import cosim_rf
+        if len(X) > 10:
+            print(f"rf fidelity is carrier-level and slow: co-simulating the first 10 of {len(X)} "
+                  f"test samples (use --limit to choose)", file=sys.stderr)
+            X, y = X[:10], y[:10]
+        result = cosim_rf(g, X, y, workers=args.workers, progress=not args.quiet)
+    else:
+        result = cosim_envelope(g, X, y, window=args.window, workers=args.workers,
+                                chunk=args.chunk, backend=args.backend, progress=not args.quiet)
     rep = result.report()
     print(format_report(rep))
     import os
@@ -155,6 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
     co.add_argument("--graph", default="out/rf.graph.json")
     co.add_argument("--data", default="digits")
     co.add_argument("--limit", type=int, help="only the first N test samples")
+    co.add_argument("--fidelity", choices=["envelope", "rf"], default="envelope",
+                    help="envelope: whole test sets; rf: carrier level, a few samples")
     co.add_argument("--window", type=float, default=200e-9,
                     help="seconds each sample is applied before the read-out")
     co.add_argument("--workers", type=int, default=2, help="parallel ngspice processes")

@@ -170,7 +170,7 @@ def plot_cosim(result, out_dir: str) -> list[str]:
     plt.close(fig)
 
     w = result.waveforms
-    if w:
+    if w and "outputs" in w:
         fig, ax = plt.subplots(figsize=(9, 4))
         for k, v in enumerate(w["outputs"]):
             ax.plot(w["t"] * 1e9, v * 1e3, lw=1, label=f"class {k}")
