@@ -159,13 +159,7 @@ def compile_envelope(g: nx.DiGraph, X: np.ndarray, window: float = 200e-9, rise:
             if g.nodes[end]["kind"] == "readout":
                 outputs.append(f"v({node})")
                 continue
-            (osc,) = list(g.successors(end))
-            amp, s = g.nodes[end], g.nodes[osc]
-            i_min, i_max = s["I_min_ratio"] * s["I_th"], s["I_max_ratio"] * s["I_th"]
-            lines.append(f"Ba{l}_{j} 0 in{l}_{j} I = min(max({num(amp['g_m'])}*(V({node}) + "
-                         f"{num(amp['v_bias'])}), {num(i_min)}), {num(i_max)})")
-            params = " ".join(f"{k}={num(v)}" for k, v in _stno_instance_params(s).items())
-            lines.append(f"Xs{l}_{j} in{l}_{j} p{l}_{j} pw{l}_{j} df{l}_{j} stno_env params: {params}")
+            lines += _neuron_cards(g, end, l, j, node, "envelope")
             ics.append(stno.initial_condition(f"xs{l}_{j}", p_init, "envelope"))
         if l < len(sizes) - 1:
             hidden.append([f"v(c{l}_{j})" for j in range(W.shape[0])])
@@ -177,6 +171,20 @@ def compile_envelope(g: nx.DiGraph, X: np.ndarray, window: float = 200e-9, rise:
     lines.append(".end")
     read_times = (np.arange(n) + 1) * window
     return Netlist("\n".join(lines) + "\n", read_times, outputs, hidden, n)
+
+
+def _neuron_cards(g: nx.DiGraph, amp_node, l: int, j: int, chain_node: str,
+                  fidelity: str) -> list[str]:
+    """Amplifier (clamped transconductance) and the STNO it drives, for chain j of layer l."""
+    (osc,) = list(g.successors(amp_node))
+    amp, s = g.nodes[amp_node], g.nodes[osc]
+    i_min, i_max = s["I_min_ratio"] * s["I_th"], s["I_max_ratio"] * s["I_th"]
+    params = " ".join(f"{k}={num(v)}" for k, v in _stno_instance_params(s).items())
+    ports = (f"in{l}_{j} p{l}_{j} pw{l}_{j} df{l}_{j} stno_env" if fidelity == "envelope"
+             else f"in{l}_{j} rf{l}_{j} p{l}_{j} stno_rf")
+    return [f"Ba{l}_{j} 0 in{l}_{j} I = min(max({num(amp['g_m'])}*(V({chain_node}) + "
+            f"{num(amp['v_bias'])}), {num(i_min)}), {num(i_max)})",
+            f"Xs{l}_{j} {ports} params: {params}"]
 
 
 def _stno_instance_params(attrs: dict) -> dict[str, float]:
@@ -247,13 +255,7 @@ def compile_rf(g: nx.DiGraph, x: np.ndarray, settle_periods: float = 250.0,
             if g.nodes[end]["kind"] == "readout":
                 outputs.append(f"v({node})")
                 continue
-            (osc,) = list(g.successors(end))
-            amp_attrs, s = g.nodes[end], g.nodes[osc]
-            i_min, i_max = s["I_min_ratio"] * s["I_th"], s["I_max_ratio"] * s["I_th"]
-            lines.append(f"Ba{l}_{j} 0 in{l}_{j} I = min(max({num(amp_attrs['g_m'])}*(V({node}) + "
-                         f"{num(amp_attrs['v_bias'])}), {num(i_min)}), {num(i_max)})")
-            params = " ".join(f"{k}={num(v)}" for k, v in _stno_instance_params(s).items())
-            lines.append(f"Xs{l}_{j} in{l}_{j} rf{l}_{j} p{l}_{j} stno_rf params: {params}")
+            lines += _neuron_cards(g, end, l, j, node, "rf")
             ics.append(stno.initial_condition(f"xs{l}_{j}", p_init, "rf"))
         if l < len(sizes) - 1:
             hidden.append([f"v(c{l}_{j})" for j in range(len(schema.chains(g, l)))])
