@@ -159,8 +159,9 @@ def compile_envelope(g: nx.DiGraph, X: np.ndarray, window: float = 200e-9, rise:
             if g.nodes[end]["kind"] == "readout":
                 outputs.append(f"v({node})")
                 continue
-            lines += _neuron_cards(g, end, l, j, node, "envelope")
-            ics.append(stno.initial_condition(f"xs{l}_{j}", p_init, "envelope"))
+            cards, ic = _neuron_cards(g, end, l, j, node, "envelope", p_init)
+            lines += cards
+            ics.append(ic)
         if l < len(sizes) - 1:
             hidden.append([f"v(c{l}_{j})" for j in range(W.shape[0])])
     lines += ics
@@ -174,8 +175,9 @@ def compile_envelope(g: nx.DiGraph, X: np.ndarray, window: float = 200e-9, rise:
 
 
 def _neuron_cards(g: nx.DiGraph, amp_node, l: int, j: int, chain_node: str,
-                  fidelity: str) -> list[str]:
-    """Amplifier (clamped transconductance) and the STNO it drives, for chain j of layer l."""
+                  fidelity: str, p_init: float) -> tuple[list[str], str]:
+    """Amplifier (clamped transconductance) and the STNO it drives, for chain j of layer l, and
+    the ``.ic`` card that seeds the STNO's power."""
     (osc,) = list(g.successors(amp_node))
     amp, s = g.nodes[amp_node], g.nodes[osc]
     i_min, i_max = s["I_min_ratio"] * s["I_th"], s["I_max_ratio"] * s["I_th"]
@@ -184,7 +186,8 @@ def _neuron_cards(g: nx.DiGraph, amp_node, l: int, j: int, chain_node: str,
              else f"in{l}_{j} rf{l}_{j} p{l}_{j} stno_rf")
     return [f"Ba{l}_{j} 0 in{l}_{j} I = min(max({num(amp['g_m'])}*(V({chain_node}) + "
             f"{num(amp['v_bias'])}), {num(i_min)}), {num(i_max)})",
-            f"Xs{l}_{j} {ports} params: {params}"]
+            f"Xs{l}_{j} {ports} params: {params}"], \
+        stno.initial_condition(f"xs{l}_{j}", p_init, fidelity)
 
 
 def _stno_instance_params(attrs: dict) -> dict[str, float]:
@@ -238,7 +241,8 @@ def compile_rf(g: nx.DiGraph, x: np.ndarray, settle_periods: float = 250.0,
         terms = " + ".join(f"{num(np.sqrt(att[i]) / res_prm.Z0)}*V(rf{l - 1}_{i})"
                            for i in range(len(srcs)))
         lines.append(f"* layer {l}")
-        for j, (_, path, end) in enumerate(schema.chains(g, l)):
+        layer_chains = schema.chains(g, l)
+        for j, (_, path, end) in enumerate(layer_chains):
             head = f"h{l}_{j}_0"
             lines.append(f"Bline{l}_{j} 0 {head} I = {terms}")
             for k, r in enumerate(path):
@@ -255,10 +259,11 @@ def compile_rf(g: nx.DiGraph, x: np.ndarray, settle_periods: float = 250.0,
             if g.nodes[end]["kind"] == "readout":
                 outputs.append(f"v({node})")
                 continue
-            lines += _neuron_cards(g, end, l, j, node, "rf")
-            ics.append(stno.initial_condition(f"xs{l}_{j}", p_init, "rf"))
+            cards, ic = _neuron_cards(g, end, l, j, node, "rf", p_init)
+            lines += cards
+            ics.append(ic)
         if l < len(sizes) - 1:
-            hidden.append([f"v(c{l}_{j})" for j in range(len(schema.chains(g, l)))])
+            hidden.append([f"v(c{l}_{j})" for j in range(len(layer_chains))])
     lines += ics
     lines.append(".save " + " ".join(outputs + [v for layer in hidden for v in layer]))
     lines.append(f".tran {num(dt)} {num(t_stop)} 0 {num(dt)}")

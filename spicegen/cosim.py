@@ -39,6 +39,11 @@ def graph_forward(g: nx.DiGraph, X: np.ndarray) -> list[np.ndarray]:
     return voltages
 
 
+def _chain_waveforms(res, net) -> list[list[np.ndarray]]:
+    """Every layer's chain-voltage waveforms (hidden layers, then outputs) from a run of ``net``."""
+    return [[res[name] for name in names] for names in net.hidden + [net.outputs]]
+
+
 @dataclasses.dataclass
 class CosimResult:
     y: np.ndarray
@@ -110,8 +115,7 @@ def cosim_envelope(g: nx.DiGraph, X: np.ndarray, y: np.ndarray, window: float = 
         net = compile_envelope(g, X[sl], window=window)
         res = run_netlist(net.text, backend, timeout=600)
         t = res.scale
-        layers = [[res[name] for name in names] for names in net.hidden] + \
-                 [[res[name] for name in net.outputs]]
+        layers = _chain_waveforms(res, net)
         if sl.start == 0:  # keep the first few windows for plots
             keep = t <= min(5, net.n_samples) * window
             waveforms.update({"t": t[keep], "outputs": np.stack([v[keep] for v in layers[-1]]),
@@ -153,8 +157,7 @@ def cosim_rf(g: nx.DiGraph, X: np.ndarray, y: np.ndarray, workers: int = 2,
         res = run_netlist(net.text, "subprocess", timeout=3600)
         t = res.scale
         last = t >= net.read_times[0]
-        layers = [[res[name] for name in names] for names in net.hidden] + \
-                 [[res[name] for name in net.outputs]]
+        layers = _chain_waveforms(res, net)
         return [np.array([[np.trapezoid(v[last], t[last]) / np.ptp(t[last]) for v in vecs]])
                 for vecs in layers]
 
