@@ -124,7 +124,8 @@ def spice_subckt(prm: ResonatorParams, fidelity: str) -> str:
     envelope, ports ``pw df a b``: the resonator is an ideal DC voltage V(a, b) = V_dc for an input of
     power V(pw) (1 V = 1 uW) at frequency fin + V(df) (1 V = 1 MHz); series instances add up to a chain.
     rf, ports ``a b out``: the RF current flows from a to b through R(t); ``out`` is V(a, b) through a
-    buffered two-pole low-pass at lp_ratio f_r, i.e. the rectified voltage.
+    buffered two-pole low-pass at lp_ratio f_r, i.e. the rectified voltage. It is built on
+    ``mtj_rf_core a b`` (the junction alone), which chains use so that only the chain has a read-out.
     """
     common = {"fr": prm.f_r, "alpha": prm.alpha}
     if check_fidelity(fidelity) == "envelope":
@@ -142,23 +143,40 @@ def spice_subckt(prm: ResonatorParams, fidelity: str) -> str:
                       f"assume the rotating-wave limit and deviate from the Lorentzian by about "
                       f"alpha of its peak (measured 3.3 % at alpha = 0.03)", RuntimeWarning)
     beta_s, beta_a = mixing_coefficients(prm)
-    values = {**common, "r0": prm.R0, "bs": beta_s, "ba": beta_a, "lpr": prm.lp_ratio}
+    core = {**common, "r0": prm.R0, "bs": beta_s, "ba": beta_a}
     gam = f"({spice_number(TWO_PI)}*alpha*fr)"
     wr = f"({spice_number(TWO_PI)}*fr)"
     iu = spice_number(STATE_CURRENT_UNIT)
     return "\n".join([
         readout_lowpass_subckt(),
         "",
-        f".subckt mtj_rf a b out params: {spice_params(values)}",
-        "* precession m = u + i v (1 V = 1 uA): dm/dt = -(i w_r + Gamma) m + Gamma I_rf",
-        "Vsense a n1 0",
+        f".subckt mtj_prec i dr params: {spice_params({**common, 'bs': beta_s, 'ba': beta_a})} orient=1",
+        "* precession m = u + i v (1 V = 1 uA) driven by the junction current V(i) (1 V = 1 uA):",
+        "* dm/dt = -(i w_r + Gamma) m + Gamma I; it adds orient (beta_s u + beta_a v) (ohm) as a current",
+        "* into the resistance-summing node dr. All linear: ngspice loads these far faster than B-sources",
         "Cu u 0 1",
         "Cv v 0 1",
-        f"Bu 0 u I = {wr}*V(v) - {gam}*V(u) + {gam}*i(Vsense)/{iu}",
-        f"Bv 0 v I = -{wr}*V(u) - {gam}*V(v)",
+        f"Gwu 0 u v 0 {{{wr}}}",
+        f"Gwv v 0 u 0 {{{wr}}}",
+        f"Rgu u 0 {{1/{gam}}}",
+        f"Rgv v 0 {{1/{gam}}}",
+        f"Gdrive 0 u i 0 {{{gam}}}",
+        f"Gdru 0 dr u 0 {{orient*bs*{iu}}}",
+        f"Gdrv 0 dr v 0 {{orient*ba*{iu}}}",
+        ".ends mtj_prec",
+        "",
+        f".subckt mtj_rf_core a b params: {spice_params(core)}",
         "* the junction: V = I_rf R(t), R(t) = R0 + beta_s u + beta_a v",
-        f"Bjn n1 b V = i(Vsense)*(r0 + bs*V(u)*{iu} + ba*V(v)*{iu})",
-        "* read-out: V(a, b) through the two-pole low-pass at lpr * fr",
+        "Vsense a n1 0",
+        f"Hi i 0 Vsense {{1/{iu}}}",
+        "Rdr dr 0 1",
+        "Xp i dr mtj_prec params: fr={fr} alpha={alpha} bs={bs} ba={ba}",
+        "Bjn n1 b V = i(Vsense)*(r0 + V(dr))",
+        ".ends mtj_rf_core",
+        "",
+        f".subckt mtj_rf a b out params: {spice_params({**core, 'lpr': prm.lp_ratio})}",
+        "* one resonator with its own read-out: V(a, b) through the two-pole low-pass at lpr * fr",
+        "Xcore a b mtj_rf_core params: fr={fr} alpha={alpha} r0={r0} bs={bs} ba={ba}",
         "Eab ab 0 a b 1",
         "Xlp ab out readout_lp params: fc={lpr*fr}",
         ".ends mtj_rf",

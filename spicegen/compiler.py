@@ -23,9 +23,10 @@ import torch
 
 from models import resonator, stno
 from models.params import spice_number as num
-from models.units import POWER_UNIT
+from models.units import POWER_UNIT, STATE_CURRENT_UNIT
 
 from . import graph as schema
+from . import rfstep
 
 
 # resonator parameters other than f_r: usually the same for a whole layer
@@ -196,17 +197,48 @@ def _stno_instance_params(attrs: dict) -> dict[str, float]:
             "kp": prm.k_P, "nshift": prm.N, "zload": prm.Z0}
 
 
-def compile_rf(g: nx.DiGraph, x: np.ndarray, settle_periods: float = 250.0,
-               points_per_period: int = 200, p_init: float = 0.05, title: str = "") -> Netlist:
+def _source_frequency(g: nx.DiGraph, node) -> float:
+    a = g.nodes[node]
+    return a["frequency"] if a["kind"] == "input" else a["f0"]
+
+
+def _chain_cards(g: nx.DiGraph, path: list, tag: str, head: str) -> list[str]:
+    """A chain of resonators from ``head`` to ground, as ngspice runs it fastest.
+
+    The resonators are in series, so one current I flows through all of them and their junction
+    voltages add up to I (sum R0 + sum_k o_k dR_k), where a resonator mounted tail-to-head
+    (o_k = -1) sees -I and so contributes -dR_k. Each resonator keeps its own precession
+    (``mtj_prec``, linear, driven by I); the product is one B-source per chain instead of one per
+    resonator, which is what ngspice spends its time evaluating. Same waveforms as a string of
+    ``mtj_rf_core`` two-terminals (tests/test_compiler_cosim.py holds them together).
+    """
+    iu = num(1 / STATE_CURRENT_UNIT)
+    r0 = sum(g.nodes[r]["R0"] for r in path)
+    lines = [f"Vs{tag} {head} n{tag} 0",
+             f"Hi{tag} i{tag} 0 Vs{tag} {iu}",
+             f"Rdr{tag} dr{tag} 0 1"]
+    lines += [f"Xr{tag}_{k} i{tag} dr{tag} mtj_prec params: fr={num(g.nodes[r]['f_r'])} "
+              f"orient={int(g.nodes[r]['orientation'])}" for k, r in enumerate(path)]
+    lines.append(f"Bjn{tag} n{tag} 0 V = i(Vs{tag})*({num(r0)} + V(dr{tag}))")
+    return lines
+
+
+def compile_rf(g: nx.DiGraph, x: np.ndarray, settle_tau: float = 12.0,
+               points_per_period: int = rfstep.POINTS_PER_PERIOD, lp_ratio: float | None = None,
+               p_init: float = 0.05, title: str = "") -> Netlist:
     """Carrier-level netlist of one sample x (n_in,) in [0, 1].
 
     Inputs are ideal carriers of amplitude sqrt(2 Z0 P_i) at their frequency; every chain is a
-    series string of ``mtj_rf`` resonators (head-to-tail by orientation) driven by the sum of the
+    series string of resonators (head-to-tail by orientation, see ``_chain_cards``) driven by the sum of the
     line currents; its voltage reaches the amplifier through a two-pole read-out low-pass at
-    lp_ratio times the lowest carrier on its line; hidden STNOs are ``stno_rf`` auto-oscillators.
-    What the envelope netlist assumes (mixing, crosstalk as Lorentzian tails, ideal read-out) is
-    here computed from the waveforms. The run lasts settle_periods of the slowest carrier per layer;
-    the outputs are averaged over its last 20 periods (``read_times`` holds the window's start).
+    lp_ratio (the resonators' own unless given) times the lowest carrier on its line; hidden STNOs
+    are ``stno_rf`` auto-oscillators. What the envelope netlist assumes (mixing, crosstalk as
+    Lorentzian tails, ideal read-out) is here computed from the waveforms. Each layer gets
+    settle_tau of its slowest time constant (read-out pole or resonator decay) to settle; the
+    outputs are then averaged over 20 periods of the slowest carrier (``read_times`` holds the
+    window's start).
+    The step is fixed (``points_per_period`` of the fastest carrier) and the input carriers are
+    pre-warped for it, see spicegen.rfstep.
     """
     schema.validate(g)
     sizes = schema.layer_sizes(g)
@@ -219,41 +251,45 @@ def compile_rf(g: nx.DiGraph, x: np.ndarray, settle_periods: float = 250.0,
     freqs = [g.nodes[s]["frequency"] for s in schema.sources(g, 1)]
     freqs += [a["f0"] + max(a["N"], 0) / stno.TWO_PI for a in stno_nodes]
     f_min, f_max = min(freqs), max(freqs)
-    dt = 1.0 / (points_per_period * f_max)
-    t_stop = settle_periods * (len(sizes) - 1) / f_min
+    dt = rfstep.step_for(f_max, points_per_period)
+    lp = res_prm.lp_ratio if lp_ratio is None else float(lp_ratio)
+    if not 0 < lp < 1:
+        raise CompileError(f"the read-out corner must be a fraction of the carrier in (0, 1), got {lp!r}")
+    taus = []
+    for l in range(1, len(sizes)):
+        line_f = min(_source_frequency(g, s) for s in schema.sources(g, l))
+        f_r = min(g.nodes[r]["f_r"] for _, path, _ in schema.chains(g, l) for r in path)
+        taus.append(max(1 / (lp * line_f), 1 / (res_prm.alpha * f_r)) / stno.TWO_PI)
+    t_stop = settle_tau * sum(taus) + 20.0 / f_min
     lines = [f"* spicegen rf netlist {title}".rstrip(),
              _comment(f"network sizes {','.join(map(str, sizes))}, one sample, {t_stop:g} s"),
              ".options reltol=1e-5 abstol=1e-15 vntol=1e-9",
              resonator.spice_subckt(res_prm, "rf")]
     if stno_nodes:
         lines.append(stno.spice_subckt(schema.stno_params(stno_nodes[0]), "rf"))
-    lines.append("* input carriers: amplitude sqrt(2 Z0 P) into the line impedance Z0")
+    lines.append("* input carriers: amplitude sqrt(2 Z0 P) into the line impedance Z0, emitted at the "
+                 "frequency the fixed-step integrator maps onto f")
     for i, src in enumerate(schema.sources(g, 1)):
         a = g.nodes[src]
         amp = np.sqrt(2.0 * res_prm.Z0 * x[i] * a["p_max"])
-        lines.append(f"Bsrc0_{i} rf0_{i} 0 V = {num(amp)}*cos({num(stno.TWO_PI * a['frequency'])}*time)")
+        f_emit = rfstep.prewarp(a["frequency"], dt)
+        lines.append(f"Bsrc0_{i} rf0_{i} 0 V = {num(amp)}*cos({num(stno.TWO_PI * f_emit)}*time)")
     outputs, hidden, ics = [], [], []
     for l in range(1, len(sizes)):
         srcs = schema.sources(g, l)
         att = source_power_scale(g, l)
-        line_f_min = min(g.nodes[s].get("frequency", g.nodes[s].get("f0", f_min)) for s in srcs)
-        # line current = sum of sqrt(attenuation) V_src / Z0
-        terms = " + ".join(f"{num(np.sqrt(att[i]) / res_prm.Z0)}*V(rf{l - 1}_{i})"
-                           for i in range(len(srcs)))
+        line_f_min = min(_source_frequency(g, s) for s in srcs)
+        # line current = sum of sqrt(attenuation) V_src / Z0; one linear VCCS per source, which
+        # ngspice loads far faster than one B-source summing them
+        gains = [num(np.sqrt(att[i]) / res_prm.Z0) for i in range(len(srcs))]
         lines.append(f"* layer {l}")
         layer_chains = schema.chains(g, l)
         for j, (_, path, end) in enumerate(layer_chains):
-            head = f"h{l}_{j}_0"
-            lines.append(f"Bline{l}_{j} 0 {head} I = {terms}")
-            for k, r in enumerate(path):
-                a = g.nodes[r]
-                near = head if k == 0 else f"h{l}_{j}_{k}"
-                far = "0" if k == len(path) - 1 else f"h{l}_{j}_{k + 1}"
-                ends = (near, far) if a["orientation"] > 0 else (far, near)
-                lines.append(f"Xr{l}_{j}_{k} {ends[0]} {ends[1]} ro{l}_{j}_{k} mtj_rf params: "
-                             f"fr={num(a['f_r'])}")
+            head = f"h{l}_{j}"
+            lines += [f"Gline{l}_{j}_{i} 0 {head} rf{l - 1}_{i} 0 {gm}" for i, gm in enumerate(gains)]
+            lines += _chain_cards(g, path, f"{l}_{j}", head)
             lines.append(f"Xlp{l}_{j} {head} lp{l}_{j} readout_lp params: "
-                         f"fc={num(res_prm.lp_ratio * line_f_min)}")
+                         f"fc={num(lp * line_f_min)}")
             node = f"c{l}_{j}"
             lines.append(f"Bc{l}_{j} {node} 0 V = V(lp{l}_{j}) + {num(g.nodes[end]['chain_bias'])}")
             if g.nodes[end]["kind"] == "readout":
@@ -266,7 +302,7 @@ def compile_rf(g: nx.DiGraph, x: np.ndarray, settle_periods: float = 250.0,
             hidden.append([f"v(c{l}_{j})" for j in range(len(layer_chains))])
     lines += ics
     lines.append(".save " + " ".join(outputs + [v for layer in hidden for v in layer]))
-    lines.append(f".tran {num(dt)} {num(t_stop)} 0 {num(dt)}")
+    lines += rfstep.cards(dt, t_stop)
     lines.append(".end")
     read_start = np.array([t_stop - 20.0 / f_min])
     return Netlist("\n".join(lines) + "\n", read_start, outputs, hidden, 1)

@@ -140,10 +140,13 @@ __all__ = ["CosimResult", "cosim_envelope", "graph_forward", "format_report"]
 
 
 def cosim_rf(g: nx.DiGraph, X: np.ndarray, y: np.ndarray, workers: int = 2,
-             settle_periods: float = 250.0, points_per_period: int = 200,
-             progress: bool = False) -> CosimResult:
+             settle_tau: float = 12.0, points_per_period: int | None = None,
+             lp_ratio: float | None = None, progress: bool = False) -> CosimResult:
     """A few samples at carrier level, one ngspice process per sample; chain voltages averaged over
-    the last 20 periods of the slowest carrier."""
+    the last 20 periods of the slowest carrier. ``lp_ratio`` overrides the read-out corner
+    (a fraction of the lowest carrier on each line): it must sit well below the spacing of the
+    carriers, or their beat notes reach the next layer (benchmarks/rf_beat_notes.py)."""
+    from . import rfstep
     from .compiler import compile_rf
 
     X = np.asarray(X, dtype=np.float64)
@@ -153,7 +156,7 @@ def cosim_rf(g: nx.DiGraph, X: np.ndarray, y: np.ndarray, workers: int = 2,
     start = time.perf_counter()
 
     def run_one(x: np.ndarray) -> list[np.ndarray]:
-        net = compile_rf(g, x, settle_periods, points_per_period)
+        net = compile_rf(g, x, settle_tau, points_per_period or rfstep.POINTS_PER_PERIOD, lp_ratio)
         res = run_netlist(net.text, "subprocess", timeout=3600)
         t = res.scale
         last = t >= net.read_times[0]
