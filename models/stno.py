@@ -121,6 +121,34 @@ def simulate_power(p_init: torch.Tensor, currents: torch.Tensor, dt: float,
     return torch.stack(out)
 
 
+def network_trajectories(seq: torch.Tensor, weights: list[torch.Tensor],
+                         recurrent: list[torch.Tensor], biases: list[torch.Tensor], dt: float,
+                         substeps: int, p_init: float, prm: STNOParams) -> list[torch.Tensor]:
+    """Layers of STNOs driven in time: the one step function that training, the graph's surrogate
+    and the tests share.
+
+    seq (N, T, n_in) holds the inputs of each step, held for dt. Layer l's drive is
+    I = clamp(I_th (b + W u + R p_l)), u being the inputs (l = 0) or the powers of layer l - 1.
+    Each step is cut into ``substeps``; in each, the layers advance in order with the exact
+    :func:`power_step`, so layer l sees layer l - 1's fresh power. Returns, per layer, the power at
+    the end of every step, (N, T, n_l).
+    """
+    if not dt > 0:
+        raise ValueError(f"time step dt must be > 0, got {dt!r}")
+    h = dt / substeps
+    p = [torch.full((seq.shape[0], b.shape[0]), p_init, dtype=seq.dtype) for b in biases]
+    out: list[list[torch.Tensor]] = [[] for _ in p]
+    for t in range(seq.shape[1]):
+        for _ in range(substeps):
+            for l in range(len(p)):
+                u = seq[:, t] if l == 0 else p[l - 1]
+                z = biases[l] + u @ weights[l].T + p[l] @ recurrent[l].T
+                p[l] = power_step(p[l], clamp_current(prm.I_th * z, prm), h, prm)
+        for l in range(len(p)):
+            out[l].append(p[l])
+    return [torch.stack(o, dim=1) for o in out]
+
+
 # ---------------------------------------------------------------- SPICE models
 
 def _subckt_params(prm: STNOParams) -> str:
@@ -134,22 +162,34 @@ def spice_subckt(prm: STNOParams, fidelity: str) -> str:
     Ports, envelope: ``in p pw df``. ``in`` is the DC drive: the device is the resistor R from ``in``
     to ground, so I = V(in) / R. ``p`` is the normalised power, ``pw`` the emitted power
     (1 V = 1 uW), ``df`` the frequency shift from f0 (1 V = 1 MHz).
+    The envelope family also holds ``stno_seq in p rst``: the power equation alone, with a reset
+    input for sequence networks that run many samples in one transient.
     Ports, rf: ``in out p``. ``out`` is the carrier voltage, sized so that it delivers P_out into Z0.
     Initial power: set it with :func:`initial_condition` (p = 0 is a fixed point, as in the device,
     where thermal noise starts the oscillation).
     """
     z = "(V(in)/(rdev*ith))"
+    dpdt = f"2*gg*(({z} - 1) - ({z} + qnl)*max(V(s),0))*max(V(s),0)"
     if check_fidelity(fidelity) == "envelope":
         return "\n".join([
             f".subckt stno_env in p pw df params: {_subckt_params(prm)}",
             "* power equation dp/dt = 2 Gg [(z-1) - (z+Q) p] p, z = I/I_th, integrated on internal node s",
             "Rdev in 0 {rdev}",
             "Cs s 0 1",
-            f"Bs 0 s I = 2*gg*(({z} - 1) - ({z} + qnl)*max(V(s),0))*max(V(s),0)",
+            f"Bs 0 s I = {dpdt}",
             "Bp p 0 V = max(V(s),0)",
             f"Bpw pw 0 V = kp*V(p)*V(in)*V(in)/rdev/{spice_number(POWER_UNIT)}",
             f"Bdf df 0 V = nshift*V(p)/{spice_number(TWO_PI * FREQ_UNIT)}",
             ".ends stno_env",
+            "",
+            f".subckt stno_seq in p rst params: {_subckt_params(prm)} prst=0.01",
+            "* the same power equation, for sequence networks: while V(rst) = 1 the dynamics stop",
+            "* and a stiff pull (10 ps) holds p at prst, so that every sample starts from one state",
+            "Rdev in 0 {rdev}",
+            "Cs s 0 1",
+            f"Bs 0 s I = (1 - V(rst))*{dpdt} - 1e11*V(rst)*(V(s) - prst)",
+            "Bp p 0 V = max(V(s),0)",
+            ".ends stno_seq",
         ])
     pp = "(V(x)*V(x) + V(y)*V(y))"
     omega = f"({spice_number(TWO_PI)}*f0 + nshift*{pp})"

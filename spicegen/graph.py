@@ -5,9 +5,14 @@ scalar (str, int or float, SI units), so the graph round-trips through JSON and 
 
 Graph attributes
     schema        "spintronic-graph/1"
-    network       "rf"
-    sizes         layer widths, comma separated ("64,32,10")
-    readout_scale logits per volt of output chain voltage
+    network       "rf" or "dynamical"
+    sizes         layer widths, comma separated ("64,32,10"; for "dynamical" the first is the
+                  number of inputs per time step)
+    readout_scale logits per volt of output chain voltage ("rf"), per unit of output power
+                  ("dynamical")
+    dynamical only: dt (s, input time step), steps, substeps (of the surrogate's integration),
+                  order ("rows" / "pixels"), readout ("last" /
+                  "mean"), readout_steps, p_init (power each sample starts from)
 
 Node kinds (attribute ``kind``) and their attributes
     input      layer=0, index, frequency (Hz), p_max (W of a full-scale feature)
@@ -19,11 +24,17 @@ Node kinds (attribute ``kind``) and their attributes
     stno       layer, index, attenuation (RF power fraction reaching the next line), and the
                STNOParams fields: f0, Gg, Q, I_th, R, k_P, N, Z0, I_min_ratio, I_max_ratio
     readout    layer, index, chain_bias (V): an output chain's voltage is a class score
+    signal     layer=0, index: an input of a dynamical network, one value per time step
+    neuron     layer, index, bias (units of I_th), and the STNOParams fields: an STNO of a
+               dynamical network, driven by I = clamp(I_th (bias + sum of weighted inputs))
 
 Edges (attribute ``link``)
     rf   input -> rf_line, stno -> rf_line, rf_line -> first resonator of each chain
     dc   resonator -> next resonator of its chain, last resonator -> amplifier or readout,
          amplifier -> stno
+    weight  signal or neuron -> neuron, with attribute ``weight`` (units of I_th per unit of the
+         source: a pixel in [0, 1] or a normalised power); neuron -> neuron of the same layer is a
+         recurrent weight
 """
 from __future__ import annotations
 
@@ -52,7 +63,11 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "amplifier": ("layer", "index", "g_m", "v_bias", "chain_bias"),
     "stno": ("layer", "index", "attenuation") + _STNO_FIELDS,
     "readout": ("layer", "index", "chain_bias"),
+    "signal": ("layer", "index"),
+    "neuron": ("layer", "index", "bias") + _STNO_FIELDS,
 }
+DYNAMICAL_ATTRS = ("dt", "steps", "substeps", "order", "readout", "readout_steps", "p_init",
+                   "readout_scale")
 POSITIVE = {"frequency", "p_max", "g_m", "f_r", "f0", "attenuation"}
 
 
@@ -89,7 +104,7 @@ def validate(g: nx.DiGraph) -> None:
             if name in POSITIVE and value <= 0:
                 raise GraphError(f"node {node!r} ({kind}): parameter {name!r} must be > 0, "
                                  f"got {value}")
-        if kind in ("resonator", "stno"):
+        if kind in ("resonator", "stno", "neuron"):
             fields = _RES_FIELDS if kind == "resonator" else _STNO_FIELDS
             key = (kind,) + tuple(attrs[f] for f in fields if f not in ("f_r", "f0"))
             if key not in checked:
@@ -105,6 +120,17 @@ def validate(g: nx.DiGraph) -> None:
             if checked[key] is not None:
                 raise GraphError(f"node {node!r} ({kind}): {checked[key]}")
         _check_ports(g, node, kind, attrs, sizes)
+    for a, b, attrs in g.edges(data=True):
+        if attrs.get("link") == "weight":
+            w = attrs.get("weight")
+            if isinstance(w, bool) or not isinstance(w, (int, float)) or not math.isfinite(w):
+                raise GraphError(f"edge {a!r} -> {b!r}: weight must be a finite number, got {w!r}")
+    if g.graph.get("network") == "dynamical":
+        missing = [k for k in DYNAMICAL_ATTRS if k not in g.graph]
+        if missing:
+            raise GraphError(f"dynamical graph lacks graph attributes {missing}")
+        if not float(g.graph["dt"]) > 0:
+            raise GraphError(f"graph attribute dt must be > 0, got {g.graph['dt']!r}")
 
 
 def _check_ports(g: nx.DiGraph, node, kind: str, attrs: dict, sizes: list[int]) -> None:
@@ -133,6 +159,11 @@ def _check_ports(g: nx.DiGraph, node, kind: str, attrs: dict, sizes: list[int]) 
              "an oscillator must feed exactly one rf_line")
     elif kind == "readout":
         need(len(preds) == 1, "no chain ends in this read-out")
+    elif kind == "signal":
+        need(len(succs) >= 1, "this input feeds no neuron")
+    elif kind == "neuron":
+        need(any(g.nodes[q]["layer"] < attrs["layer"] for q in preds),
+             "no weight from the layer below drives this neuron")
 
 
 def layer_sizes(g: nx.DiGraph) -> list[int]:
@@ -209,3 +240,25 @@ def load(path: str) -> nx.DiGraph:
         with open(path) as fh:
             return from_json(fh.read())
     raise GraphError(f"{path}: load a graph from .json or .graphml")
+
+
+def dynamical_layers(g: nx.DiGraph) -> list[dict]:
+    """Per layer of a dynamical graph: W (n_out, n_in), R (n_out, n_out, recurrent), bias (n_out,)
+    in units of I_th, and the neuron node names by index."""
+    import numpy as np
+
+    sizes = layer_sizes(g)
+    names = {(a["layer"], a["index"]): n for n, a in g.nodes(data=True)
+             if a["kind"] in ("signal", "neuron")}
+    layers = []
+    for l in range(1, len(sizes)):
+        W = np.zeros((sizes[l], sizes[l - 1]))
+        R = np.zeros((sizes[l], sizes[l]))
+        neurons = [names[(l, j)] for j in range(sizes[l])]
+        for j, n in enumerate(neurons):
+            for src, _, attrs in g.in_edges(n, data=True):
+                a = g.nodes[src]
+                (W if a["layer"] == l - 1 else R)[j, a["index"]] = attrs["weight"]
+        bias = np.array([g.nodes[n]["bias"] for n in neurons])
+        layers.append({"W": W, "R": R, "bias": bias, "neurons": neurons})
+    return layers

@@ -9,9 +9,52 @@ import torch
 from spicegen import graph as schema
 
 from .rf_network import RFNetwork
+from .stno_network import DynamicalSTNONetwork
 
 
-def to_graph(net: RFNetwork) -> nx.DiGraph:
+def to_graph(net: RFNetwork | DynamicalSTNONetwork) -> nx.DiGraph:
+    """The device graph of a trained network (RF network or dynamical STNO network)."""
+    if isinstance(net, DynamicalSTNONetwork):
+        return _dynamical_graph(net)
+    if not isinstance(net, RFNetwork):
+        raise TypeError(f"no device graph for a {type(net).__name__}: only RF and dynamical "
+                        f"STNO networks are made of devices")
+    return _rf_graph(net)
+
+
+def _dynamical_graph(net: DynamicalSTNONetwork) -> nx.DiGraph:
+    """One node per input and STNO neuron; one edge per trained weight (recurrent ones included),
+    holding the weight in units of I_th."""
+    c = net.config
+    g = nx.DiGraph(schema=schema.SCHEMA, network="dynamical", sizes=",".join(map(str, c.sizes)),
+                   readout_scale=float(c.readout_scale), dt=float(c.dt), steps=int(c.steps),
+                   substeps=int(c.substeps),
+                   order=c.order, readout=c.readout, readout_steps=int(c.readout_steps),
+                   p_init=float(c.p_init))
+    stno_common = dataclasses.asdict(c.stno)
+    for i in range(c.sizes[0]):
+        g.add_node(f"u{i}", kind="signal", layer=0, index=i)
+    with torch.no_grad():
+        for l in range(1, len(c.sizes)):
+            W = net.weights[l - 1].double().tolist()
+            R = net.recurrent[l - 1].double().tolist()
+            bias = net.biases[l - 1].double().tolist()
+            src = [f"u{i}" for i in range(c.sizes[0])] if l == 1 else \
+                [f"L{l - 1}.n{i}" for i in range(c.sizes[l - 1])]
+            for j in range(c.sizes[l]):
+                g.add_node(f"L{l}.n{j}", kind="neuron", layer=l, index=j, bias=float(bias[j]),
+                           **stno_common)
+            for j in range(c.sizes[l]):
+                for i, s in enumerate(src):
+                    g.add_edge(s, f"L{l}.n{j}", link="weight", weight=float(W[j][i]))
+                for k in range(c.sizes[l]):
+                    if R[j][k] != 0.0:
+                        g.add_edge(f"L{l}.n{k}", f"L{l}.n{j}", link="weight", weight=float(R[j][k]))
+    schema.validate(g)
+    return g
+
+
+def _rf_graph(net: RFNetwork) -> nx.DiGraph:
     """One node per input source, rf line, resonator, amplifier, STNO and read-out, with the trained
     values (f_r in Hz as float64, chain biases in V) as attributes."""
     c = net.config

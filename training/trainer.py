@@ -70,9 +70,10 @@ def make_model(kind: str, sizes: tuple[int, ...], seed: int,
 def train(model: nn.Module, data: Dataset, cfg: TrainConfig = TrainConfig(),
           checkpoint: str | None = None, progress: bool = False) -> TrainResult:
     sizes = model.config.sizes if isinstance(model, RFNetwork) else model.sizes
-    if sizes[0] != data.n_features or sizes[-1] != data.n_classes:
-        raise ValueError(f"network {sizes} does not fit data with {data.n_features} features "
-                         f"and {data.n_classes} classes")
+    n_features = getattr(model, "n_features", sizes[0])  # sequence models read steps x inputs
+    if n_features != data.n_features or sizes[-1] != data.n_classes:
+        raise ValueError(f"network {sizes} ({n_features} features) does not fit data with "
+                         f"{data.n_features} features and {data.n_classes} classes")
     torch.manual_seed(cfg.seed)
     X = torch.as_tensor(data.X_train)
     y = torch.as_tensor(data.y_train)

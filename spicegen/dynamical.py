@@ -1,0 +1,196 @@
+"""Dynamical STNO networks (graph network "dynamical"): netlist, surrogate and co-simulation.
+
+The netlist plays samples one after another in one transient. Each sample gets a reset interval,
+during which every STNO is held at the surrogate's starting power p_init (``stno_seq``'s reset
+input) and the inputs are 0, then ``steps`` input steps of ``dt`` seconds, each a PWL level. A
+neuron's drive is a 1-Ohm summing node fed by one linear VCCS per weight (inputs and powers in,
+units of I_th out) and its bias, turned into the clamped current I_th z by a B-source amplifier.
+The outputs are the powers of the last layer, sampled at the ends of the steps, exactly where the
+surrogate (models.stno.network_trajectories) reports them.
+
+Why one run per chunk of samples rather than one per sample: see ``cosim_dynamical``.
+"""
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import networkx as nx
+import numpy as np
+import torch
+
+from models import stno
+from models.params import spice_number as num
+
+from . import graph as schema
+from .compiler import CompileError, Netlist, _comment, _pwl
+from .cosim import CosimResult
+from .runner import run_netlist
+
+
+def _check(g: nx.DiGraph) -> None:
+    schema.validate(g)
+    if g.graph.get("network") != "dynamical":
+        raise CompileError(f"this is a {g.graph.get('network')!r} graph, not a dynamical STNO network")
+
+
+def sequences(g: nx.DiGraph, X: np.ndarray) -> np.ndarray:
+    """Flat images or sequences -> (N, steps, inputs per step), checked against the graph."""
+    sizes = schema.layer_sizes(g)
+    steps = int(g.graph["steps"])
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim == 2:
+        if X.shape[1] != steps * sizes[0]:
+            raise CompileError(f"the network reads {steps} steps of {sizes[0]} inputs "
+                               f"({steps * sizes[0]} values per sample), got {X.shape[1]}")
+        # rows: step k holds row k; pixels: step k holds pixel k (sizes[0] = 1)
+        X = X.reshape(len(X), steps, sizes[0])
+    if X.ndim != 3 or X.shape[1:] != (steps, sizes[0]):
+        raise CompileError(f"sequences must have shape (N, {steps}, {sizes[0]}), got {X.shape}")
+    if not np.isfinite(X).all():
+        raise CompileError("input sequences must be finite")
+    return X
+
+
+def graph_trajectories(g: nx.DiGraph, X: np.ndarray) -> list[np.ndarray]:
+    """The surrogate computed from the graph: every layer's powers at the end of each step."""
+    _check(g)
+    seq = torch.as_tensor(sequences(g, X))
+    layers = schema.dynamical_layers(g)
+    prm = schema.stno_params(g.nodes[layers[0]["neurons"][0]])
+    with torch.no_grad():
+        traj = stno.network_trajectories(
+            seq, [torch.as_tensor(L["W"]) for L in layers], [torch.as_tensor(L["R"]) for L in layers],
+            [torch.as_tensor(L["bias"]) for L in layers], float(g.graph["dt"]),
+            int(g.graph["substeps"]), float(g.graph["p_init"]), prm)
+    return [t.numpy() for t in traj]
+
+
+def read_out(g: nx.DiGraph, traj: np.ndarray) -> np.ndarray:
+    """(N, steps, n) powers -> (N, n) read-out: the last step, or the mean of the last few."""
+    if g.graph["readout"] == "last":
+        return traj[:, -1]
+    return traj[:, -int(g.graph["readout_steps"]):].mean(1)
+
+
+def compile_dynamical(g: nx.DiGraph, X: np.ndarray, reset: float = 0.5e-9,
+                      rise_fraction: float = 1e-3, title: str = "") -> Netlist:
+    """Netlist playing the samples X (flat images or (N, steps, inputs)) one after another.
+
+    ``read_times`` has shape (N, steps): the end of every step of every sample.
+    """
+    _check(g)
+    seq = sequences(g, X)
+    sizes = schema.layer_sizes(g)
+    layers = schema.dynamical_layers(g)
+    dt, steps, p_init = float(g.graph["dt"]), int(g.graph["steps"]), float(g.graph["p_init"])
+    if not (reset > 0 and 0 < rise_fraction < 0.1):
+        raise CompileError(f"need reset > 0 and 0 < rise_fraction < 0.1, got {reset}, {rise_fraction}")
+    rise = rise_fraction * dt
+    n = len(seq)
+    period = reset + steps * dt
+    starts = np.arange(n) * period + reset          # first input step of each sample
+    read_times = starts[:, None] + dt * (np.arange(steps)[None, :] + 1)
+    prm = schema.stno_params(g.nodes[layers[0]["neurons"][0]])
+    lines = [f"* spicegen dynamical STNO netlist {title}".rstrip(),
+             _comment(f"network sizes {','.join(map(str, sizes))}, {n} samples of {steps} steps "
+                      f"of {dt:g} s"),
+             # gear: the reset pull is stiff, and the trapezoidal rule rings on stiff modes
+             ".options reltol=1e-6 abstol=1e-15 vntol=1e-12 method=gear",
+             stno.spice_subckt(prm, "envelope")]
+    # the reset gate: 1 during each sample's reset interval
+    gate_t, gate_v = [0.0], [1.0]
+    for s in starts:
+        gate_t += [s - rise, s]
+        gate_v += [1.0, 0.0]
+        if s + steps * dt + rise < n * period:
+            gate_t += [s + steps * dt, s + steps * dt + rise]
+            gate_v += [0.0, 1.0]
+    lines.append(f"Vrst rst 0 {_pwl(np.array(gate_t), np.array(gate_v))}")
+    lines.append("* inputs: one PWL level per step, 0 during resets")
+    for i in range(sizes[0]):
+        t_pts, v_pts = [0.0], [0.0]
+        for s, x in zip(starts, seq[:, :, i]):
+            level = 0.0
+            for k, v in enumerate(x):
+                # the first level is up when the reset lets go; later ones switch centred on the
+                # step boundary, where the surrogate switches
+                t0 = s - rise if k == 0 else s + k * dt - rise / 2
+                t_pts += [t0, t0 + rise]
+                v_pts += [level, v]
+                level = v
+            t_pts += [s + steps * dt + rise, s + steps * dt + 2 * rise]
+            v_pts += [level, 0.0]
+        lines.append(f"Vu{i} u0_{i} 0 {_pwl(np.array(t_pts), np.array(v_pts))}")
+    i_min, i_max = prm.I_min_ratio * prm.I_th, prm.I_max_ratio * prm.I_th
+    params = f"ith={num(prm.I_th)} gg={num(prm.Gg)} qnl={num(prm.Q)} rdev={num(prm.R)} prst={num(p_init)}"
+    for l, L in enumerate(layers, start=1):
+        lines.append(f"* layer {l}: {L['W'].shape[0]} STNOs")
+        src = [f"u0_{i}" for i in range(sizes[0])] if l == 1 else \
+            [f"p{l - 1}_{i}" for i in range(sizes[l - 1])]
+        for j, name in enumerate(L["neurons"]):
+            z = f"z{l}_{j}"
+            lines.append(_comment(f"neuron {name}"))
+            lines += [f"Rz{l}_{j} {z} 0 1", f"Ib{l}_{j} 0 {z} DC {num(L['bias'][j])}"]
+            lines += [f"G{l}_{j}_{i} 0 {z} {s} 0 {num(w)}" for i, (s, w) in enumerate(zip(src, L["W"][j]))
+                      if w != 0.0]
+            lines += [f"Gr{l}_{j}_{k} 0 {z} p{l}_{k} 0 {num(w)}" for k, w in enumerate(L["R"][j])
+                      if w != 0.0]
+            lines.append(f"Ba{l}_{j} 0 in{l}_{j} I = min(max({num(prm.I_th)}*V({z}), {num(i_min)}), "
+                         f"{num(i_max)})")
+            lines.append(f"Xs{l}_{j} in{l}_{j} p{l}_{j} rst stno_seq params: {params}")
+    lines.append(" ".join([".ic"] + [f"v(xs{l}_{j}.s)={num(p_init)}" for l, L in enumerate(layers, 1)
+                                    for j in range(len(L["neurons"]))]))
+    hidden = [[f"v(p{l}_{j})" for j in range(sizes[l])] for l in range(1, len(sizes) - 1)]
+    outputs = [f"v(p{len(sizes) - 1}_{j})" for j in range(sizes[-1])]
+    lines.append(".save " + " ".join(outputs + [v for h in hidden for v in h]))
+    t_stop = n * period
+    lines.append(f".tran {num(dt / 100)} {num(t_stop)} 0 {num(dt / 20)}")
+    lines.append(".end")
+    return Netlist("\n".join(lines) + "\n", read_times, outputs, hidden, n)
+
+
+def cosim_dynamical(g: nx.DiGraph, X: np.ndarray, y: np.ndarray, workers: int = 2,
+                    chunk: int | None = 60, backend: str = "subprocess",
+                    progress: bool = False) -> CosimResult:
+    """A test set through ngspice beside the graph's surrogate; layers compared at the read-out.
+
+    Samples are time-multiplexed, ``chunk`` per run, runs on ``workers`` processes (measured in
+    benchmarks/stno_sequences.py: chunks on two workers beat one run per sample, whose start-up
+    and parsing dominate, and one run for the whole set, where ngspice scans long PWL lists).
+    """
+    _check(g)
+    seq = sequences(g, X)
+    y = np.asarray(y)
+    if len(seq) != len(y):
+        raise ValueError(f"X has {len(seq)} samples but y has {len(y)}")
+    chunk = chunk or int(np.ceil(len(seq) / max(1, workers)))
+    pieces = [slice(i, min(i + chunk, len(seq))) for i in range(0, len(seq), chunk)]
+    start = time.perf_counter()
+    waveforms: dict[str, np.ndarray] = {}
+
+    def run_piece(sl: slice) -> list[np.ndarray]:
+        net = compile_dynamical(g, seq[sl])
+        res = run_netlist(net.text, backend, timeout=600)
+        t = res.scale
+        if sl.start == 0:
+            keep = t <= net.read_times[min(4, net.n_samples - 1), -1]
+            waveforms.update({"t": t[keep], "outputs": np.stack([res[v][keep] for v in net.outputs]),
+                              "read_times": net.read_times[:5, -1]})
+        out = []
+        for names in net.hidden + [net.outputs]:
+            traj = np.stack([np.interp(net.read_times, t, res[v]) for v in names], axis=-1)
+            out.append(read_out(g, traj))
+        return out
+
+    n_threads = 1 if backend == "shared" else max(1, workers)
+    with ThreadPoolExecutor(n_threads) as pool:
+        iterator = pool.map(run_piece, pieces)
+        if progress:
+            from tqdm import tqdm
+            iterator = tqdm(iterator, total=len(pieces), desc="ngspice", unit="run")
+        parts = list(iterator)
+    circuit = [np.concatenate([p[l] for p in parts]) for l in range(len(parts[0]))]
+    seconds = time.perf_counter() - start
+    surrogate = [read_out(g, tr) for tr in graph_trajectories(g, seq)]
+    return CosimResult(y, surrogate, circuit, seconds, len(pieces), waveforms)

@@ -1,0 +1,145 @@
+"""Dynamical STNO networks: sequences, the surrogate's step, BPTT, export and transient co-simulation."""
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from spicegen import graph as schema
+from spicegen.compiler import CompileError
+from spicegen.dynamical import compile_dynamical, cosim_dynamical, graph_trajectories, read_out
+from training.annotate import to_graph
+from training.datasets import load_digits
+from training.stno_network import CTRNN, DynamicalConfig, DynamicalSTNONetwork, to_sequence
+
+SMALL = DynamicalConfig(sizes=(8, 6, 4))
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_digits()
+
+
+def test_sequences_row_by_row_and_pixel_by_pixel():
+    X = torch.arange(2 * 64, dtype=torch.float64).reshape(2, 64)
+    rows = to_sequence(X, "rows")
+    assert rows.shape == (2, 8, 8) and torch.equal(rows[1, 3], X[1, 24:32])
+    pixels = to_sequence(X, "pixels")
+    assert pixels.shape == (2, 64, 1) and pixels[0, 10, 0] == X[0, 10]
+    with pytest.raises(ValueError, match="square"):
+        to_sequence(torch.zeros(2, 60), "rows")
+
+
+def test_bad_configurations_are_refused_or_warned():
+    with pytest.raises(ValueError, match="dt must be a time step > 0"):
+        DynamicalConfig(dt=0.0)
+    with pytest.raises(ValueError, match="dt must be a time step > 0"):
+        DynamicalConfig(dt=-1e-9)
+    with pytest.raises(ValueError, match="fixed point"):
+        DynamicalConfig(p_init=0.0)
+    with pytest.raises(ValueError, match="order"):
+        DynamicalConfig(order="columns")
+    with pytest.warns(RuntimeWarning, match="substep"):
+        DynamicalSTNONetwork(dataclasses.replace(SMALL, dt=50e-9, substeps=2))
+    with pytest.warns(RuntimeWarning, match="forget"):
+        DynamicalSTNONetwork(dataclasses.replace(SMALL, dt=500e-9, substeps=400))
+
+
+def test_a_sequence_of_the_wrong_length_is_refused():
+    net = DynamicalSTNONetwork(SMALL)
+    with pytest.raises(ValueError, match="8 steps of 8 inputs"):
+        net(torch.zeros(3, 7, 8, dtype=torch.float64))
+    with pytest.raises(ValueError):
+        net(torch.zeros(3, 63))
+
+
+def test_a_divergent_surrogate_raises_instead_of_returning_nan():
+    net = DynamicalSTNONetwork(SMALL)
+    with torch.no_grad():
+        net.weights[0][0, 0] = float("nan")
+    with pytest.raises(FloatingPointError, match="diverged"):
+        net(torch.rand(2, 64, dtype=torch.float64))
+
+
+def test_the_step_size_does_not_change_the_answer():
+    """Substeps only resolve the coupling between neurons: the outputs converge as they shrink."""
+    X = torch.rand(5, 64, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    outs = {}
+    for sub in (4, 16, 64, 256):
+        with torch.no_grad():
+            outs[sub] = DynamicalSTNONetwork(dataclasses.replace(SMALL, substeps=sub), seed=3).output_power(X)
+    diffs = [float((outs[a] - outs[256]).abs().max()) for a in (4, 16, 64)]
+    assert diffs[0] > diffs[1] > diffs[2]
+    assert diffs[2] < 5e-4   # normalised power, outputs ~0.4
+
+
+def test_bptt_reaches_the_first_input_step():
+    """The gradient of the loss reaches a weight through the whole unrolled time loop: the first
+    row's pixels change the outcome, so the loss must depend on them through the dynamics."""
+    net = DynamicalSTNONetwork(SMALL)
+    X = torch.rand(4, 64, dtype=torch.float64, requires_grad=True)
+    loss = torch.nn.functional.cross_entropy(net(X), torch.tensor([0, 1, 2, 3]))
+    loss.backward()
+    first_row = X.grad[:, :8].abs().sum()
+    assert torch.isfinite(X.grad).all() and first_row > 0
+    assert all(w.grad is not None and w.grad.abs().sum() > 0 for w in net.weights)
+
+
+def test_ctrnn_baseline_shape():
+    m = CTRNN(SMALL)
+    assert m(torch.rand(3, 64)).shape == (3, 4)
+    assert m.n_features == 64
+
+
+def test_graph_holds_every_weight_and_round_trips(tmp_path):
+    net = DynamicalSTNONetwork(SMALL, seed=2)
+    g = to_graph(net)
+    layers = schema.dynamical_layers(g)
+    np.testing.assert_array_equal(layers[0]["W"], net.weights[0].detach().numpy())
+    np.testing.assert_array_equal(layers[0]["R"], net.recurrent[0].detach().numpy())
+    np.testing.assert_array_equal(layers[1]["bias"], net.biases[1].detach().numpy())
+    path = str(tmp_path / "dyn.json")
+    schema.save(g, path)
+    h = schema.load(path)
+    np.testing.assert_array_equal(schema.dynamical_layers(h)[0]["W"], layers[0]["W"])
+    g.edges["u0", "L1.n0"]["weight"] = float("nan")
+    with pytest.raises(schema.GraphError, match="weight must be a finite number"):
+        schema.validate(g)
+
+
+def test_graph_surrogate_equals_the_trained_network(digits):
+    net = DynamicalSTNONetwork(SMALL, seed=4)
+    X = digits.X_test[:6]
+    with torch.no_grad():
+        expected = net.output_power(torch.as_tensor(X)).numpy()
+    got = read_out(to_graph(net), graph_trajectories(to_graph(net), X)[-1])
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+
+
+def test_transient_cosim_matches_the_surrogate(digits):
+    """Time-multiplexed samples with a reset between them; with the surrogate's coupling resolved
+    (64 substeps) the circuit's powers agree to about 1e-4 at every read-out."""
+    cfg = dataclasses.replace(SMALL, substeps=64, readout="mean", readout_steps=3)
+    net = DynamicalSTNONetwork(cfg, seed=1)
+    g = to_graph(net)
+    X, y = digits.X_test[:6], digits.y_test[:6] % 4
+    res = cosim_dynamical(g, X, y, workers=2, chunk=3)
+    rep = res.report()
+    assert res.runs == 2
+    assert rep["argmax_agreement"] == 1.0
+    for layer in rep["layers"]:
+        assert layer["max_error_V"] < 3e-4   # normalised power; outputs are ~0.4
+    # the reset works: sample 3 opens the second run and sample 2 closes the first, yet both
+    # match the surrogate, which starts every sample from p_init
+    np.testing.assert_allclose(res.circuit[-1][2:4], res.surrogate[-1][2:4], atol=3e-4)
+
+
+def test_netlist_rejects_a_wrong_sequence_and_a_wrong_graph(digits):
+    g = to_graph(DynamicalSTNONetwork(SMALL))
+    with pytest.raises(CompileError, match="8 steps of 8 inputs"):
+        compile_dynamical(g, np.zeros((2, 60)))
+    with pytest.raises(CompileError, match="finite"):
+        compile_dynamical(g, np.full((2, 64), np.nan))
+    net = compile_dynamical(g, digits.X_test[:2])
+    assert net.read_times.shape == (2, 8)
+    assert net.text == compile_dynamical(g, digits.X_test[:2]).text

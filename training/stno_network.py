@@ -1,0 +1,229 @@
+"""Dynamical network of STNOs (Plouet et al. 2024), trained with backpropagation through time.
+
+An image is fed in time: row by row (8 steps of 8 inputs) or pixel by pixel (64 steps of 1), each
+step lasting ``dt``. Every neuron is an STNO whose normalised power p integrates the power equation
+dp/dt = 2 Gg [(z - 1) - (z + Q) p] p with the drive z = I / I_th,
+
+    I_j = clamp(I_th (b_j + sum_i W_ji u_i + sum_k R_jk p_k), I_min, I_max)
+
+where u is the layer's input (the pixels, or the powers of the layer below) and R the optional
+recurrent weights within a hidden layer. The synapses are ideal trained weights (controlled sources
+in SPICE). The relaxation time tau = 1 / (2 Gg |z - 1|) is the network's memory: the ratio tau / dt
+decides what it can remember (benchmarks/stno_sequences.py plots the accuracy against it).
+
+The step: each input step is cut into ``substeps``; in each, every layer advances with
+``models.stno.power_step``, the exact solution of the power equation for a current held constant.
+That step is unconditionally stable (it never overshoots, p stays >= 0) where explicit Euler blows up
+once a step exceeds tau; what the substeps resolve is only the coupling between neurons, whose
+currents change as the powers move. The answer converges as substeps grow
+(tests/test_stno_network.py checks that 8 and 32 substeps agree).
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import warnings
+
+import torch
+from torch import nn
+
+from models import STNOParams, stno
+
+ORDERS = ("rows", "pixels")
+READOUTS = ("last", "mean")
+
+
+def to_sequence(X: torch.Tensor, order: str) -> torch.Tensor:
+    """(N, side * side) images -> (N, T, width): rows (T = side) or pixels (T = side^2, width 1)."""
+    if order not in ORDERS:
+        raise ValueError(f"order must be one of {ORDERS}, got {order!r}")
+    X = torch.as_tensor(X)
+    n = X.shape[-1]
+    side = math.isqrt(n)
+    if X.dim() != 2 or side * side != n:
+        raise ValueError(f"sequential input needs flat square images (N, side^2), got shape "
+                         f"{tuple(X.shape)}")
+    return X.reshape(len(X), side, side) if order == "rows" else X.reshape(len(X), n, 1)
+
+
+@dataclasses.dataclass(frozen=True)
+class DynamicalConfig:
+    sizes: tuple[int, ...] = (8, 64, 10)   # inputs per step, hidden STNO layers..., outputs
+    steps: int = 8                         # input steps per sample
+    order: str = "rows"
+    dt: float = 4e-9                       # input time step (s)
+    substeps: int = 8
+    recurrent: bool = True                 # trained recurrent weights within hidden layers
+    readout: str = "last"                  # output powers at the last step, or their "mean"
+    readout_steps: int = 1                 # steps averaged by the "mean" read-out
+    readout_scale: float = 30.0            # logits per unit of normalised output power
+    p_init: float = 0.01                   # power every neuron starts a sample from
+    bias_init: float = 2.5                 # initial drive, in I_th
+    stno: STNOParams = STNOParams()
+
+    def __post_init__(self) -> None:
+        if len(self.sizes) < 2 or min(self.sizes) < 1:
+            raise ValueError(f"DynamicalConfig.sizes needs >= 2 positive widths, got {self.sizes}")
+        if not (isinstance(self.dt, (int, float)) and math.isfinite(self.dt) and self.dt > 0):
+            raise ValueError(f"DynamicalConfig.dt must be a time step > 0 (s), got {self.dt!r}")
+        if self.order not in ORDERS:
+            raise ValueError(f"DynamicalConfig.order must be one of {ORDERS}, got {self.order!r}")
+        if self.readout not in READOUTS:
+            raise ValueError(f"DynamicalConfig.readout must be one of {READOUTS}, got {self.readout!r}")
+        if not 1 <= self.readout_steps <= self.steps:
+            raise ValueError(f"DynamicalConfig.readout_steps must be in [1, steps={self.steps}], "
+                             f"got {self.readout_steps}")
+        if self.substeps < 1 or self.steps < 1:
+            raise ValueError("DynamicalConfig.steps and substeps must be >= 1")
+        if not 0 < self.p_init < 1:
+            raise ValueError(f"DynamicalConfig.p_init must be in (0, 1): p = 0 is a fixed point "
+                             f"the oscillator never leaves, got {self.p_init!r}")
+
+    @property
+    def tau_min(self) -> float:
+        """Fastest relaxation time: at the upper current clamp."""
+        return 1.0 / (2.0 * self.stno.Gg * (self.stno.I_max_ratio - 1.0))
+
+    @property
+    def tau_bias(self) -> float:
+        """Relaxation time at the initial drive: the memory the guideline plot refers to."""
+        return 1.0 / (2.0 * self.stno.Gg * abs(self.bias_init - 1.0))
+
+    def check_time_step(self) -> None:
+        """Warn when the step is too coarse for the neurons: a substep longer than the fastest tau
+        leaves the coupling between neurons unresolved, and an input step of many tau leaves the
+        network with no memory of earlier steps."""
+        h = self.dt / self.substeps
+        if h > self.tau_min:
+            warnings.warn(f"substep dt/substeps = {h:.3g} s exceeds the fastest relaxation time "
+                          f"{self.tau_min:.3g} s: the neurons' coupling is not resolved; raise "
+                          f"substeps to >= {math.ceil(self.dt / self.tau_min)}", RuntimeWarning)
+        if self.dt > 20 * self.tau_bias:
+            warnings.warn(f"dt = {self.dt:.3g} s is {self.dt / self.tau_bias:.0f} relaxation times: "
+                          f"the neurons forget each step before the next", RuntimeWarning)
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["sizes"] = list(self.sizes)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "DynamicalConfig":
+        d = dict(d)
+        d["sizes"] = tuple(d["sizes"])
+        d["stno"] = STNOParams(**d["stno"])
+        return cls(**d)
+
+
+class DynamicalSTNONetwork(nn.Module):
+    """Layers of STNOs integrating their power equation; forward takes flat images or sequences."""
+
+    kind = "stno"
+
+    def __init__(self, config: DynamicalConfig = DynamicalConfig(), seed: int = 0):
+        super().__init__()
+        config.check_time_step()
+        self.config = config
+        gen = torch.Generator().manual_seed(seed)
+        c = config
+        self.weights = nn.ParameterList()
+        self.recurrent = nn.ParameterList()
+        self.biases = nn.ParameterList()
+        for l, (n_in, n_out) in enumerate(zip(c.sizes[:-1], c.sizes[1:])):
+            # inputs of layer 1 are pixels in [0, 1]; of deeper layers powers in [0, 0.5]
+            gain = 1.5 if l == 0 else 3.0
+            self.weights.append(nn.Parameter(
+                gain * (2 * torch.rand(n_out, n_in, generator=gen, dtype=torch.float64) - 1)
+                / math.sqrt(n_in)))
+            self.biases.append(nn.Parameter(torch.full((n_out,), c.bias_init, dtype=torch.float64)))
+            hidden = l < len(c.sizes) - 2
+            self.recurrent.append(nn.Parameter(
+                (2 * torch.rand(n_out, n_out, generator=gen, dtype=torch.float64) - 1)
+                / math.sqrt(n_out), requires_grad=c.recurrent and hidden))
+        with torch.no_grad():  # frozen recurrent weights of non-recurrent layers are exactly zero
+            for l, r in enumerate(self.recurrent):
+                if not (c.recurrent and l < len(c.sizes) - 2):
+                    r.zero_()
+
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        return self.config.sizes
+
+    @property
+    def n_features(self) -> int:
+        return self.config.steps * self.config.sizes[0]
+
+    def sequence(self, X: torch.Tensor) -> torch.Tensor:
+        c = self.config
+        X = torch.as_tensor(X, dtype=torch.float64)
+        seq = to_sequence(X, c.order) if X.dim() == 2 else X
+        if seq.dim() != 3 or seq.shape[1:] != (c.steps, c.sizes[0]):
+            raise ValueError(f"this network takes sequences of {c.steps} steps of {c.sizes[0]} "
+                             f"inputs ({c.order}), got shape {tuple(seq.shape[1:])}")
+        return seq
+
+    def trajectories(self, X: torch.Tensor) -> list[torch.Tensor]:
+        """Power of every layer at the end of each input step: list of (N, steps, width)."""
+        c = self.config
+        traj = stno.network_trajectories(self.sequence(X), list(self.weights), list(self.recurrent),
+                                         list(self.biases), c.dt, c.substeps, c.p_init, c.stno)
+        for l, tr in enumerate(traj):
+            if not torch.isfinite(tr).all():
+                raise FloatingPointError(f"the STNO surrogate diverged: layer {l + 1} produced a "
+                                         f"non-finite power; check dt, weights and STNOParams")
+        return traj
+
+    def output_power(self, X: torch.Tensor) -> torch.Tensor:
+        c = self.config
+        last = self.trajectories(X)[-1]
+        return last[:, -1] if c.readout == "last" else last[:, -c.readout_steps:].mean(1)
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        return self.config.readout_scale * self.output_power(X)
+
+
+class CTRNN(nn.Module):
+    """Software baseline of the same shape: continuous-time rate neurons h in [0, 1] with a leak
+    time constant tau, dh/dt = (-h + sigmoid(W u + R h + b)) / tau, integrated exactly over each
+    substep for the drive held constant; recurrent weights in hidden layers, logits = scale h_out."""
+
+    kind = "ctrnn"
+
+    def __init__(self, config: DynamicalConfig = DynamicalConfig(), seed: int = 0,
+                 tau: float | None = None):
+        super().__init__()
+        self.config = config
+        self.tau = tau or config.tau_bias
+        torch.manual_seed(seed)
+        n = len(config.sizes) - 1
+        self.inputs = nn.ModuleList(nn.Linear(a, b) for a, b in zip(config.sizes[:-1], config.sizes[1:]))
+        self.recurrent = nn.ModuleList(nn.Linear(b, b, bias=False) for b in config.sizes[1:])
+        self.has_recurrent = tuple(config.recurrent and l < n - 1 for l in range(n))
+        self.scale = config.readout_scale
+
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        return self.config.sizes
+
+    @property
+    def n_features(self) -> int:
+        return self.config.steps * self.config.sizes[0]
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        c = self.config
+        X = torch.as_tensor(X, dtype=torch.float32)
+        seq = to_sequence(X, c.order) if X.dim() == 2 else X
+        decay = math.exp(-c.dt / c.substeps / self.tau)
+        h = [torch.zeros(len(seq), n) for n in c.sizes[1:]]
+        outs = []
+        for t in range(c.steps):
+            for _ in range(c.substeps):
+                for l in range(len(h)):
+                    u = seq[:, t] if l == 0 else h[l - 1]
+                    drive = self.inputs[l](u)
+                    if self.has_recurrent[l]:
+                        drive = drive + self.recurrent[l](h[l])
+                    h[l] = decay * h[l] + (1 - decay) * torch.sigmoid(drive)
+            outs.append(h[-1])
+        out = outs[-1] if c.readout == "last" else torch.stack(outs[-c.readout_steps:]).mean(0)
+        return self.scale * out
