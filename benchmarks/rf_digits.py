@@ -2,6 +2,8 @@
 
     .venv/bin/python benchmarks/rf_digits.py            # everything (about 5 minutes on 2 cores)
     .venv/bin/python benchmarks/rf_digits.py --quick    # 1 seed, fewer epochs
+    .venv/bin/python benchmarks/rf_digits.py --rf 5     # only: carrier-level co-simulation of the
+                                                        # first 5 test samples (~30 min on 2 cores)
 
 Targets (issue 3): >= 97 % surrogate test accuracy (mean of 5 seeds) for a dense 64-32-10 RF
 network, beside the software MLP; envelope co-simulation of the whole test set within 0.5 pp of the
@@ -89,13 +91,42 @@ def big_compile() -> None:
           f"{peak / 1e6:.0f} MB, process peak RSS {rss:.0f} MB")
 
 
+def rf_cosim(n: int, lp_ratio: float) -> None:
+    """Carrier-level co-simulation of the frozen example network (netlists/examples/digits_rf.pt)
+    on the first n test samples, one ngspice process per sample on two workers."""
+    from spicegen.cosim import cosim_rf
+    from training.trainer import load_checkpoint
+
+    model, _ = load_checkpoint(os.path.join(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))), "netlists", "examples", "digits_rf.pt"))
+    g = to_graph(model)
+    data = load_digits()
+    res = cosim_rf(g, data.X_test[:n], data.y_test[:n], workers=2, lp_ratio=lp_ratio)
+    rep = res.report()
+    print(f"rf co-simulation, 64-32-10 example network, read-out corner {lp_ratio:g} f, "
+          f"10 points per period, fixed step:")
+    for k in range(n):
+        print(f"  sample {k}: label {data.y_test[k]}, surrogate argmax {res.surrogate_pred[k]}, "
+              f"circuit argmax {res.circuit_pred[k]}, max chain error "
+              + ", ".join(f"layer {l + 1} {1e3 * np.abs(s[k] - c[k]).max():.3f} mV"
+                          for l, (s, c) in enumerate(zip(res.surrogate, res.circuit))))
+    print(f"  argmax agreement {100 * rep['argmax_agreement']:.0f} % on {n} samples; "
+          f"{res.seconds:.0f} s wall on 2 workers = {2 * res.seconds / n:.0f} s of one core per sample")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--only-compile", action="store_true", help="only the 784-128-10 compile")
+    ap.add_argument("--rf", type=int, metavar="N", help="only the rf co-simulation of N samples")
+    ap.add_argument("--lp-ratio", type=float, default=0.002,
+                    help="rf read-out corner (fraction of the lowest carrier on a line)")
     args = ap.parse_args()
     if args.only_compile:
         big_compile()
+        return
+    if args.rf:
+        rf_cosim(args.rf, args.lp_ratio)
         return
     seeds, epochs = (1, 20) if args.quick else (5, 60)
     data = load_digits()

@@ -56,8 +56,23 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     data = load(args.data)
     print(data.summary())
-    sizes = args.sizes or (data.n_features, 32, data.n_classes)
-    model = make_model(args.model, sizes, args.seed)
+    if args.model in ("stno", "ctrnn"):
+        import math
+
+        from training.stno_network import DynamicalConfig
+        side = math.isqrt(data.n_features)
+        width, steps = (side, side) if args.order == "rows" else (1, data.n_features)
+        sizes = args.sizes or (width, 64, data.n_classes)
+        if sizes[0] * steps != data.n_features:
+            raise ValueError(f"{args.order} order feeds {width} inputs per step, but --sizes "
+                             f"starts with {sizes[0]}")
+        dyn = DynamicalConfig(sizes=sizes, steps=steps, order=args.order, dt=args.dt,
+                              substeps=args.substeps, readout=args.readout,
+                              readout_steps=args.readout_steps)
+        model = make_model(args.model, sizes, args.seed, dynamical=dyn)
+    else:
+        sizes = args.sizes or (data.n_features, 32, data.n_classes)
+        model = make_model(args.model, sizes, args.seed)
     cfg = TrainConfig(epochs=args.epochs, lr=args.lr, seed=args.seed, batch_size=args.batch_size,
                       patience=args.patience)
     result = train(model, data, cfg, checkpoint=args.out, progress=not args.quiet)
@@ -76,14 +91,24 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from .compiler import compile_envelope
 
     model, meta = load_checkpoint(args.checkpoint)
-    if meta["kind"] != "rf":
-        raise ValueError(f"{args.checkpoint} holds a {meta['kind']} network; only RF networks "
-                         f"become device graphs")
+    if meta["kind"] not in ("rf", "stno"):
+        raise ValueError(f"{args.checkpoint} holds a {meta['kind']} network; only RF and STNO "
+                         f"networks become device graphs")
     g = to_graph(model)
     schema.save(g, args.out)
-    n_res = sum(1 for _, a in g.nodes(data=True) if a["kind"] == "resonator")
-    print(f"wrote {args.out}: {g.number_of_nodes()} devices ({n_res} resonators)")
-    if args.netlist:
+    kinds = [a["kind"] for _, a in g.nodes(data=True)]
+    print(f"wrote {args.out}: {g.number_of_nodes()} devices ({kinds.count('resonator')} "
+          f"resonators, {kinds.count('stno') + kinds.count('neuron')} STNOs, "
+          f"{sum(1 for *_, k in g.edges(data='link') if k == 'weight')} weights)")
+    if args.netlist and g.graph["network"] == "dynamical":
+        from training.datasets import load
+
+        from .dynamical import compile_dynamical
+        data = load(meta.get("dataset") or "digits")
+        net = compile_dynamical(g, data.X_test[: args.samples])
+        net.write(args.netlist)
+        print(f"wrote {args.netlist}: transient netlist of the first {net.n_samples} test samples")
+    elif args.netlist:
         from training.datasets import load
         data = load(meta.get("dataset") or "digits")
         net = compile_envelope(g, data.X_test[: args.samples], window=args.window)
@@ -106,13 +131,21 @@ def _cmd_cosim(args: argparse.Namespace) -> int:
     X, y = data.X_test, data.y_test
     if args.limit:
         X, y = X[: args.limit], y[: args.limit]
-    if args.fidelity == "rf":
+    if g.graph["network"] == "dynamical":
+        from .dynamical import cosim_dynamical
+        if args.fidelity == "rf":
+            raise ValueError("a dynamical STNO network with ideal weights has no carriers: "
+                             "co-simulate it at envelope fidelity")
+        result = cosim_dynamical(g, X, y, workers=args.workers, chunk=args.chunk,
+                                 backend=args.backend, progress=not args.quiet)
+    elif args.fidelity == "rf":
         from .cosim import cosim_rf
         if len(X) > 10:
             print(f"rf fidelity is carrier-level and slow: co-simulating the first 10 of {len(X)} "
                   f"test samples (use --limit to choose)", file=sys.stderr)
             X, y = X[:10], y[:10]
-        result = cosim_rf(g, X, y, workers=args.workers, progress=not args.quiet)
+        result = cosim_rf(g, X, y, workers=args.workers, lp_ratio=args.lp_ratio,
+                          progress=not args.quiet)
     else:
         result = cosim_envelope(g, X, y, window=args.window, workers=args.workers,
                                 chunk=args.chunk, backend=args.backend, progress=not args.quiet)
@@ -123,6 +156,27 @@ def _cmd_cosim(args: argparse.Namespace) -> int:
     with open(os.path.join(args.out, "report.json"), "w") as fh:
         json.dump(rep, fh, indent=1)
     for path in plot_cosim(result, args.out) + [os.path.join(args.out, "report.json")]:
+        print(f"wrote {path}")
+    return 0
+
+
+def _cmd_sneak(args: argparse.Namespace) -> int:
+    from training.datasets import load
+
+    from . import graph as schema
+    from .crossbar import CrossbarConfig
+    from .sneak import inspect_layer, write_plots
+
+    cfg = CrossbarConfig(on_off=args.on_off, r_wire=args.r_wire, sensing=args.sensing,
+                         access=args.access, differential=not args.single_ended)
+    g = schema.load(args.graph)
+    data = load(args.data)
+    X, y = data.X_test, data.y_test
+    if args.limit:
+        X, y = X[: args.limit], y[: args.limit]
+    rep = inspect_layer(g, X, y, args.layer, cfg)
+    print(rep.text())
+    for path in write_plots(rep, args.out):
         print(f"wrote {path}")
     return 0
 
@@ -142,12 +196,20 @@ def build_parser() -> argparse.ArgumentParser:
     twins.set_defaults(func=_cmd_twins)
     tr = sub.add_parser("train", help="train an RF network (or the software MLP baseline)")
     tr.add_argument("--data", default="digits", help="'digits', a .npz/.h5 file, or mnist:FOLDER")
-    tr.add_argument("--model", choices=["rf", "mlp"], default="rf")
+    tr.add_argument("--model", choices=["rf", "mlp", "stno", "ctrnn"], default="rf",
+                    help="rf: RF resonator network; mlp: its software baseline; stno: dynamical "
+                         "STNO network fed in time; ctrnn: its software baseline")
     tr.add_argument("--sizes", type=_sizes, help="layer widths, e.g. 64,32,10")
     tr.add_argument("--epochs", type=int, default=60)
     tr.add_argument("--lr", type=float, default=0.01)
     tr.add_argument("--batch-size", type=int, default=32)
     tr.add_argument("--patience", type=int, default=20)
+    tr.add_argument("--order", choices=["rows", "pixels"], default="rows",
+                    help="stno/ctrnn: feed the image row by row or pixel by pixel")
+    tr.add_argument("--dt", type=float, default=4e-9, help="stno/ctrnn: input time step (s)")
+    tr.add_argument("--substeps", type=int, default=8, help="stno/ctrnn: integration substeps per dt")
+    tr.add_argument("--readout", choices=["last", "mean"], default="last")
+    tr.add_argument("--readout-steps", type=int, default=1, help="steps averaged by --readout mean")
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("--out", default="out/rf.pt", help="checkpoint path")
     tr.add_argument("--quiet", action="store_true")
@@ -170,9 +232,27 @@ def build_parser() -> argparse.ArgumentParser:
     co.add_argument("--workers", type=int, default=2, help="parallel ngspice processes")
     co.add_argument("--chunk", type=int, default=45, help="samples per ngspice run")
     co.add_argument("--backend", choices=BACKENDS, default="subprocess")
+    co.add_argument("--lp-ratio", type=float,
+                    help="rf: read-out low-pass corner as a fraction of the lowest carrier on a "
+                         "line (default: the resonators' lp_ratio); keep it below the channel "
+                         "spacing or beat notes reach the next layer")
     co.add_argument("--out", default="out/cosim")
     co.add_argument("--quiet", action="store_true")
     co.set_defaults(func=_cmd_cosim)
+    sn = sub.add_parser("sneak", help="one trained RF layer as a DW-MTJ crossbar: sneak paths, "
+                                      "IR drop, MAC error and accuracy beside the resonator chains")
+    sn.add_argument("--graph", default="out/rf.graph.json")
+    sn.add_argument("--data", default="digits")
+    sn.add_argument("--layer", type=int, default=1)
+    sn.add_argument("--on-off", type=float, default=2.5, help="ON/OFF ratio G_P / G_AP (> 1)")
+    sn.add_argument("--r-wire", type=float, default=1.0, help="wire resistance per cell (Ohm)")
+    sn.add_argument("--sensing", choices=["tia", "resistor"], default="tia")
+    sn.add_argument("--access", action="store_true", help="access transistor in every cell")
+    sn.add_argument("--single-ended", action="store_true",
+                    help="one device per weight and a reference column, not G+/G- pairs")
+    sn.add_argument("--limit", type=int, help="only the first N test samples")
+    sn.add_argument("--out", default="out/sneak")
+    sn.set_defaults(func=_cmd_sneak)
     lib = sub.add_parser("library", help="regenerate netlists/: the device model library (.lib, "
                          ".va) and the example networks' netlists")
     lib.add_argument("--out", default=DEFAULT_DIR)

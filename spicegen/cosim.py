@@ -16,15 +16,23 @@ from .compiler import compile_envelope, layer_weights, source_power_scale
 from .runner import run_netlist
 
 
-def graph_forward(g: nx.DiGraph, X: np.ndarray) -> list[np.ndarray]:
-    """Steady-state surrogate of the graph: every layer's chain voltages (V) for inputs X."""
+def graph_forward(g: nx.DiGraph, X: np.ndarray, macs: dict | None = None,
+                  line_powers: list | None = None) -> list[np.ndarray]:
+    """Steady-state surrogate of the graph: every layer's chain voltages (V) for inputs X.
+
+    ``macs`` may replace a layer's product: {layer: f(P) -> P @ W.T} (e.g. the same weights on a
+    resistive crossbar); ``line_powers``, if a list, receives the powers on each layer's line (W).
+    """
     sizes = schema.layer_sizes(g)
     srcs = schema.sources(g, 1)
     powers = np.asarray(X, dtype=np.float64) * np.array([g.nodes[s]["p_max"] for s in srcs])
     voltages = []
     for l in range(1, len(sizes)):
         W, bias = layer_weights(g, l)
-        v = (powers * source_power_scale(g, l)) @ W.T + bias
+        line = powers * source_power_scale(g, l)
+        if line_powers is not None:
+            line_powers.append(line)
+        v = (macs[l](line) if macs and l in macs else line @ W.T) + bias
         voltages.append(v)
         if l == len(sizes) - 1:
             break

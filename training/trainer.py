@@ -14,6 +14,9 @@ from torch import nn
 
 from .datasets import Dataset
 from .rf_network import MLP, RFNetwork, RFNetworkConfig
+from .stno_network import CTRNN, DynamicalConfig, DynamicalSTNONetwork
+
+MODEL_KINDS = ("rf", "mlp", "stno", "ctrnn")
 
 CHECKPOINT_FORMAT = 1
 
@@ -58,13 +61,25 @@ def accuracy(model: nn.Module, X: np.ndarray, y: np.ndarray, batch: int = 512) -
 
 
 def make_model(kind: str, sizes: tuple[int, ...], seed: int,
-               rf_config: RFNetworkConfig | None = None) -> nn.Module:
+               rf_config: RFNetworkConfig | None = None,
+               dynamical: DynamicalConfig | None = None) -> nn.Module:
+    """rf / mlp: sizes start with the number of features; stno / ctrnn (sequence models): with
+    the number of inputs per time step, the rest of their set-up coming from ``dynamical``."""
     if kind == "rf":
         config = dataclasses.replace(rf_config or RFNetworkConfig(), sizes=tuple(sizes))
         return RFNetwork(config, seed)
     if kind == "mlp":
         return MLP(tuple(sizes), seed)
-    raise ValueError(f"model kind must be 'rf' or 'mlp', got {kind!r}")
+    if kind in ("stno", "ctrnn"):
+        config = dataclasses.replace(dynamical or DynamicalConfig(), sizes=tuple(sizes))
+        return DynamicalSTNONetwork(config, seed) if kind == "stno" else CTRNN(config, seed)
+    raise ValueError(f"model kind must be one of {MODEL_KINDS}, got {kind!r}")
+
+
+def _network_dict(model: nn.Module) -> dict:
+    if isinstance(model, (RFNetwork, DynamicalSTNONetwork, CTRNN)):
+        return model.config.to_dict()
+    return {"sizes": list(model.sizes)}
 
 
 def train(model: nn.Module, data: Dataset, cfg: TrainConfig = TrainConfig(),
@@ -130,7 +145,7 @@ def save_checkpoint(model: nn.Module, path: str, cfg: TrainConfig | None = None,
     payload = {
         "format": CHECKPOINT_FORMAT,
         "kind": model.kind,
-        "network": model.config.to_dict() if isinstance(model, RFNetwork) else {"sizes": list(model.sizes)},
+        "network": _network_dict(model),
         "train": dataclasses.asdict(cfg) if cfg else None,
         "dataset": dataset,
         "metrics": None if result is None else {
@@ -166,8 +181,12 @@ def load_checkpoint(path: str, expect_sizes: tuple[int, ...] | None = None) -> t
     if expect_sizes is not None and tuple(expect_sizes) != sizes:
         raise CheckpointError(f"checkpoint {path} holds a {payload['kind']} network of shape "
                               f"{sizes}, not the {tuple(expect_sizes)} asked for")
-    if payload["kind"] == "rf":
+    kind = payload["kind"]
+    if kind == "rf":
         model = RFNetwork(RFNetworkConfig.from_dict(payload["network"]))
+    elif kind in ("stno", "ctrnn"):
+        config = DynamicalConfig.from_dict(payload["network"])
+        model = DynamicalSTNONetwork(config) if kind == "stno" else CTRNN(config)
     else:
         model = MLP(sizes)
     try:

@@ -1,0 +1,142 @@
+"""Dynamical STNO networks on sequential digits: every figure issue 4 asks for, printed.
+
+    .venv/bin/python benchmarks/stno_sequences.py               # all parts, ~30 min on 2 cores
+    .venv/bin/python benchmarks/stno_sequences.py --only cosim  # one part: train, seeds, pixels,
+                                                                # cosim, guideline
+
+- seeds:     row-by-row digits, STNO network and CTRNN of the same shape, 5 seeds: test accuracy
+             mean +- std and BPTT seconds per epoch
+- pixels:    pixel by pixel (64 steps of 1 input), one seed each
+- cosim:     the seed-0 row-by-row network through ngspice on the full test set, for several
+             ways of cutting the set into runs (one per sample, chunks on two workers, one run)
+- guideline: accuracy against tau / dt for 6 ratios, surrogate and circuit; writes
+             out/stno_sequences/guideline.png
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from spicegen.dynamical import cosim_dynamical  # noqa: E402
+from training.annotate import to_graph  # noqa: E402
+from training.datasets import load_digits  # noqa: E402
+from training.stno_network import CTRNN, DynamicalConfig, DynamicalSTNONetwork  # noqa: E402
+from training.trainer import TrainConfig, train  # noqa: E402
+
+OUT = "out/stno_sequences"
+ROWS = DynamicalConfig()
+PIXELS = dataclasses.replace(ROWS, sizes=(1, 64, 10), steps=64, order="pixels", dt=1e-9,
+                             substeps=2)
+TRAIN = TrainConfig(epochs=60, lr=0.01, batch_size=64, patience=20)
+
+
+def fit(kind: str, cfg: DynamicalConfig, seed: int, data, train_cfg: TrainConfig = TRAIN):
+    model = DynamicalSTNONetwork(cfg, seed) if kind == "stno" else CTRNN(cfg, seed)
+    result = train(model, data, dataclasses.replace(train_cfg, seed=seed))
+    return model, result
+
+
+def part_seeds(data) -> None:
+    print("row by row (8 steps of 8 inputs), 8-64-10, recurrent hidden layer, 5 seeds:")
+    for kind in ("stno", "ctrnn"):
+        accs, secs = [], []
+        for seed in range(5):
+            _, r = fit(kind, ROWS, seed, data)
+            accs.append(r.test_accuracy)
+            secs.append(r.seconds_per_epoch)
+            print(f"  {kind:5s} seed {seed}: test {100 * r.test_accuracy:.2f} % "
+                  f"(best epoch {r.best_epoch}, {r.seconds_per_epoch:.2f} s/epoch)", flush=True)
+        print(f"  {kind:5s}: {100 * np.mean(accs):.2f} +- {100 * np.std(accs):.2f} % test, "
+              f"{np.mean(secs):.2f} s/epoch", flush=True)
+
+
+def part_pixels(data) -> None:
+    print(f"pixel by pixel (64 steps of 1 input, dt {PIXELS.dt:g} s), 1-64-10, seed 0:")
+    for kind in ("stno", "ctrnn"):
+        _, r = fit(kind, PIXELS, 0, data)
+        print(f"  {kind:5s}: test {100 * r.test_accuracy:.2f} % ({r.seconds_per_epoch:.2f} s/epoch)",
+              flush=True)
+
+
+def part_cosim(data) -> None:
+    model, r = fit("stno", ROWS, 0, data)
+    g = to_graph(model)
+    X, y = data.X_test, data.y_test
+    print(f"co-simulation of the full test set ({len(y)} samples), seed-0 row-by-row network "
+          f"(surrogate test {100 * r.test_accuracy:.2f} %):")
+    # one run per sample: measured on 40 samples, scaled to the set
+    res = cosim_dynamical(g, X[:40], y[:40], workers=2, chunk=1)
+    print(f"  one run per sample, 2 workers: {res.seconds:.1f} s for 40 samples -> "
+          f"{res.seconds * len(y) / 40:.1f} s for the set (extrapolated)", flush=True)
+    for chunk, workers in ((len(y), 1), (90, 2), (60, 2), (30, 2)):
+        res = cosim_dynamical(g, X, y, workers=workers, chunk=chunk)
+        rep = res.report()
+        print(f"  chunks of {chunk:3d} on {workers} worker(s): {res.seconds:.1f} s, circuit "
+              f"{100 * rep['circuit_accuracy']:.2f} % vs surrogate {100 * rep['surrogate_accuracy']:.2f} %, "
+              f"agreement {100 * rep['argmax_agreement']:.2f} %, max power error "
+              + ", ".join(f"layer {L['layer']} {L['max_error_V']:.1e}" for L in rep["layers"]),
+              flush=True)
+
+
+def part_guideline(data, epochs: int = 30) -> None:
+    ratios = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0)
+    tau = ROWS.tau_bias
+    rows = []
+    print(f"guideline: accuracy vs tau / dt (tau = {tau:.3g} s at the initial drive), seed 0, "
+          f"{epochs} epochs each:")
+    for ratio in ratios:
+        dt = tau / ratio
+        substeps = max(8, int(np.ceil(dt / ROWS.tau_min)) * 2)
+        cfg = dataclasses.replace(ROWS, dt=dt, substeps=substeps)
+        model, r = fit("stno", cfg, 0, data, dataclasses.replace(TRAIN, epochs=epochs))
+        res = cosim_dynamical(to_graph(model), data.X_test, data.y_test)
+        rep = res.report()
+        rows.append((ratio, r.test_accuracy, rep["circuit_accuracy"], rep["argmax_agreement"]))
+        print(f"  tau/dt {ratio:5.1f} (dt {dt:.3g} s, {substeps} substeps): surrogate "
+              f"{100 * r.test_accuracy:.2f} %, circuit {100 * rep['circuit_accuracy']:.2f} %, "
+              f"agreement {100 * rep['argmax_agreement']:.2f} % ({res.seconds:.1f} s)", flush=True)
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    a = np.array(rows)
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    ax.semilogx(a[:, 0], 100 * a[:, 1], "o-", label="surrogate")
+    ax.semilogx(a[:, 0], 100 * a[:, 2], "s--", label="circuit (ngspice)")
+    ax.set_xlabel("neuron relaxation time / input time step (tau / dt)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title("Sequential digits, row by row: the memory guideline")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    os.makedirs(OUT, exist_ok=True)
+    path = os.path.join(OUT, "guideline.png")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    print(f"  wrote {path}")
+
+
+PARTS = {"seeds": part_seeds, "pixels": part_pixels, "cosim": part_cosim,
+         "guideline": part_guideline}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="+", choices=list(PARTS))
+    args = parser.parse_args()
+    torch.set_num_threads(1)  # small tensors: threads cost more than they give
+    data = load_digits()
+    start = time.perf_counter()
+    for name in args.only or list(PARTS):
+        PARTS[name](data)
+    print(f"total {time.perf_counter() - start:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
