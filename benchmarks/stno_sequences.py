@@ -82,7 +82,7 @@ def part_cosim(data) -> None:
         print(f"  chunks of {chunk:3d} on {workers} worker(s): {res.seconds:.1f} s, circuit "
               f"{100 * rep['circuit_accuracy']:.2f} % vs surrogate {100 * rep['surrogate_accuracy']:.2f} %, "
               f"agreement {100 * rep['argmax_agreement']:.2f} %, max power error "
-              + ", ".join(f"layer {L['layer']} {L['max_error_V']:.1e}" for L in rep["layers"]),
+              + ", ".join(f"layer {L['layer']} {L['max_error_p']:.1e}" for L in rep["layers"]),
               flush=True)
 
 

@@ -87,6 +87,11 @@ def power_step(p: torch.Tensor, current: torch.Tensor, dt: float, prm: STNOParam
     b = 2.0 * prm.Gg * (z + prm.Q)
     x = a * dt
     p = p.clamp(min=0.0)
+    if float(x.detach().max()) < 50.0:
+        # exp(x) cannot overflow: one form, fewer operations (what training steps take)
+        small = x.abs() < 1e-6
+        ratio = torch.where(small, 1.0 + 0.5 * x, torch.expm1(x) / torch.where(small, 1.0, x))
+        return p * torch.exp(x) / (1.0 + b * p * dt * ratio)
     # three algebraically equal forms, each free of overflow where it is used (exp(x) overflows
     # for a dt of many tau); the unused branches are evaluated on clamped, harmless values so that
     # no inf or nan reaches the gradient

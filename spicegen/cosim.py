@@ -60,6 +60,7 @@ class CosimResult:
     seconds: float
     runs: int
     waveforms: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
+    unit: str = "V"                  # "V": chain voltages; "p": normalised STNO powers
 
     @property
     def surrogate_pred(self) -> np.ndarray:
@@ -73,8 +74,8 @@ class CosimResult:
         per_layer = []
         for l, (s, c) in enumerate(zip(self.surrogate, self.circuit), start=1):
             err = np.abs(c - s)
-            per_layer.append({"layer": l, "max_error_V": float(err.max()),
-                              "mean_error_V": float(err.mean())})
+            per_layer.append({"layer": l, f"max_error_{self.unit}": float(err.max()),
+                              f"mean_error_{self.unit}": float(err.mean())})
         return {
             "samples": int(len(self.y)),
             "surrogate_accuracy": float((self.surrogate_pred == self.y).mean()),
@@ -83,6 +84,7 @@ class CosimResult:
             "layers": per_layer,
             "seconds": self.seconds,
             "ngspice_runs": self.runs,
+            "unit": self.unit,
         }
 
 
@@ -93,8 +95,12 @@ def format_report(rep: dict) -> str:
              f"argmax agreement        {100 * rep['argmax_agreement']:.2f} %",
              f"co-simulation time      {rep['seconds']:.1f} s ({rep['ngspice_runs']} ngspice runs)"]
     for layer in rep["layers"]:
-        lines.append(f"layer {layer['layer']} chain voltage error: max {1e6 * layer['max_error_V']:.3f} uV,"
-                     f" mean {1e6 * layer['mean_error_V']:.3f} uV")
+        if rep.get("unit", "V") == "V":
+            lines.append(f"layer {layer['layer']} chain voltage error: max "
+                         f"{1e6 * layer['max_error_V']:.3f} uV, mean {1e6 * layer['mean_error_V']:.3f} uV")
+        else:
+            lines.append(f"layer {layer['layer']} STNO power error (normalised p): max "
+                         f"{layer['max_error_p']:.2e}, mean {layer['mean_error_p']:.2e}")
     return "\n".join(lines)
 
 

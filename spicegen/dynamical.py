@@ -193,4 +193,4 @@ def cosim_dynamical(g: nx.DiGraph, X: np.ndarray, y: np.ndarray, workers: int = 
     circuit = [np.concatenate([p[l] for p in parts]) for l in range(len(parts[0]))]
     seconds = time.perf_counter() - start
     surrogate = [read_out(g, tr) for tr in graph_trajectories(g, seq)]
-    return CosimResult(y, surrogate, circuit, seconds, len(pieces), waveforms)
+    return CosimResult(y, surrogate, circuit, seconds, len(pieces), waveforms, unit="p")

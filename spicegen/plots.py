@@ -137,13 +137,16 @@ def plot_cosim(result, out_dir: str) -> list[str]:
     os.makedirs(out_dir, exist_ok=True)
     paths = []
     rep = result.report()
-    s, c = result.surrogate[-1] * 1e3, result.circuit[-1] * 1e3
+    # RF networks score with chain voltages (shown in mV), dynamical ones with STNO powers
+    scale, what = (1e3, "output chain voltage (mV)") if result.unit == "V" else \
+        (1.0, "output STNO power p")
+    s, c = result.surrogate[-1] * scale, result.circuit[-1] * scale
     fig, ax = plt.subplots(figsize=(5, 5))
     ax.plot(s.ravel(), c.ravel(), ".", ms=2, color="k", alpha=0.4)
     lo, hi = min(s.min(), c.min()), max(s.max(), c.max())
     ax.plot([lo, hi], [lo, hi], color="tab:blue", lw=1, label="circuit = surrogate")
-    ax.set_xlabel("surrogate output chain voltage (mV)")
-    ax.set_ylabel("ngspice output chain voltage (mV)")
+    ax.set_xlabel(f"surrogate {what}")
+    ax.set_ylabel(f"ngspice {what}")
     ax.set_title(f"argmax agreement {100 * rep['argmax_agreement']:.2f} %", fontsize=9)
     ax.legend()
     fig.tight_layout()
@@ -173,11 +176,11 @@ def plot_cosim(result, out_dir: str) -> list[str]:
     if w and "outputs" in w:
         fig, ax = plt.subplots(figsize=(9, 4))
         for k, v in enumerate(w["outputs"]):
-            ax.plot(w["t"] * 1e9, v * 1e3, lw=1, label=f"class {k}")
+            ax.plot(w["t"] * 1e9, v * scale, lw=1, label=f"class {k}")
         for t in w["read_times"]:
             ax.axvline(t * 1e9, color="0.6", ls=":", lw=1)
         ax.set_xlabel("time (ns); dotted: read-out instants")
-        ax.set_ylabel("output chain voltage (mV)")
+        ax.set_ylabel(what)
         ax.legend(fontsize=7, ncol=5)
         fig.tight_layout()
         paths.append(os.path.join(out_dir, "waveforms.png"))

@@ -19,6 +19,7 @@ from models.params import spice_number as num
 from models.resonator import ResonatorParams
 from models.stno import STNOParams
 
+from . import rfstep
 from .runner import run_netlist
 
 
@@ -135,10 +136,10 @@ def _relaxation_time(t: np.ndarray, p: np.ndarray, t_start: float, t_seg: float,
 
 # ------------------------------------------------------------------------------ STNO, rf
 
-# ngspice's trapezoidal rule answers a carrier at f as the continuous circuit would at
-# f (1 + (2 pi f h)^2 / 12): with 40 points per period that detunes by 0.2 linewidths (alpha = 1 %)
-# and the resonator's DC output at f = f_r is off by 15 % of its peak. 200 points keep the warp
-# below 1e-4 f, i.e. 1 % of a linewidth.
+# This twin checks the oscillator's own frequency, so it runs with a variable step small enough
+# that ngspice's trapezoidal warp (a carrier at f behaves as one at f (1 + (2 pi f h)^2 / 12)) stays
+# below 1e-4 f. Network decks instead hold the step fixed, where the warp is one known map that the
+# resonators undo (spicegen/rfstep.py); the resonator rf twin below uses that scheme.
 RF_POINTS_PER_PERIOD = 200
 
 def stno_rf_twin(prm: STNOParams | None = None, backend: str = "subprocess",
@@ -253,24 +254,24 @@ def _sign_flip_check(device: str, u: np.ndarray, voltages: list[np.ndarray],
 
 def _resonator_rf_deck(prm: ResonatorParams, f_r: float, u: np.ndarray, power: float,
                        points_per_period: int, settle_periods: float) -> tuple[str, float]:
+    """The scheme the rf compiler uses: fixed trapezoidal step, carriers pre-warped for it."""
     i0 = resonator.drive_amplitude(power, prm)
+    f_max = f_r + u.max() * prm.linewidth(f_r)
+    h = rfstep.step_for(f_max, points_per_period)
     lines = [resonator.spice_subckt(prm, "rf")]
     for k, uk in enumerate(u):
-        f = f_r + uk * prm.linewidth(f_r)
-        lines += [f"I{k} 0 a{k} SIN(0 {num(i0)} {num(f)})",
+        f = rfstep.prewarp(f_r + uk * prm.linewidth(f_r), h)
+        lines += [f"B{k} 0 a{k} I = {num(i0)}*sin({num(stno.TWO_PI * f)}*time)",
                   f"X{k} a{k} 0 o{k} mtj_rf params: fr={num(f_r)}"]
-    f_max = f_r + u.max() * prm.linewidth(f_r)
     t_stop = settle_periods / f_r
-    lines += [".options reltol=1e-5 abstol=1e-15 vntol=1e-9",
-              f".tran {num(1 / (f_max * points_per_period))} {num(t_stop)} 0 "
-              f"{num(1 / (f_max * points_per_period))}"]
+    lines += [".options reltol=1e-5 abstol=1e-15 vntol=1e-9"] + rfstep.cards(h, t_stop)
     return _deck(f"resonator rf twin f_r={f_r:g}", *lines), t_stop
 
 
 def resonator_rf_twin(prm: ResonatorParams | None = None, backend: str = "subprocess",
                       f_rs: tuple[float, ...] = RESONANCES, power: float = 1e-6,
                       n_points: int = 11, span: float = 5.0,
-                      points_per_period: int = RF_POINTS_PER_PERIOD,
+                      points_per_period: int = rfstep.POINTS_PER_PERIOD,
                       settle_periods: float = 200.0) -> TwinResult:
     """Carrier-level resonators driven at +-span linewidths; the low-passed rectified voltage after
     settling against the Lorentzian. Weak drive: P_in = 1 uW."""

@@ -128,7 +128,7 @@ def test_transient_cosim_matches_the_surrogate(digits):
     assert res.runs == 2
     assert rep["argmax_agreement"] == 1.0
     for layer in rep["layers"]:
-        assert layer["max_error_V"] < 3e-4   # normalised power; outputs are ~0.4
+        assert layer["max_error_p"] < 3e-4   # normalised power; outputs are ~0.4
     # the reset works: sample 3 opens the second run and sample 2 closes the first, yet both
     # match the surrogate, which starts every sample from p_init
     np.testing.assert_allclose(res.circuit[-1][2:4], res.surrogate[-1][2:4], atol=3e-4)
