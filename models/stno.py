@@ -214,13 +214,19 @@ def spice_subckt(prm: STNOParams, fidelity: str) -> str:
     ])
 
 
-def initial_condition(instance: str, p_init: float, fidelity: str) -> str:
-    """``.ic`` card giving instance ``instance`` the initial normalised power ``p_init``."""
+def initial_condition(instance: str, p_init: float, fidelity: str,
+                      carrier_at_zero: bool = True) -> str:
+    """``.ic`` card giving instance ``instance`` the initial normalised power ``p_init``.
+
+    rf: by default the phase is 90 degrees, so the carrier (proportional to x) starts at zero and
+    the operating point does not charge the read-out low-passes downstream with a DC step.
+    """
     if not 0 <= p_init < 1:
         raise ValueError(f"initial power must be in [0, 1), got {p_init!r}")
     if check_fidelity(fidelity) == "envelope":
         return f".ic v({instance}.s)={spice_number(p_init)}"
-    return f".ic v({instance}.x)={spice_number(math.sqrt(p_init))} v({instance}.y)=0"
+    x, y = (0.0, math.sqrt(p_init)) if carrier_at_zero else (math.sqrt(p_init), 0.0)
+    return f".ic v({instance}.x)={spice_number(x)} v({instance}.y)={spice_number(y)}"
 
 
 def verilog_a(prm: STNOParams) -> str:

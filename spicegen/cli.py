@@ -73,7 +73,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
     else:
         sizes = args.sizes or (data.n_features, 32, data.n_classes)
         model = make_model(args.model, sizes, args.seed)
-    cfg = TrainConfig(epochs=args.epochs, lr=args.lr, seed=args.seed, batch_size=args.batch_size,
+    lr = args.lr or (0.03 if args.model in ("stno", "ctrnn") else 0.01)
+    batch = args.batch_size or (64 if args.model in ("stno", "ctrnn") else 32)
+    cfg = TrainConfig(epochs=args.epochs, lr=lr, seed=args.seed, batch_size=batch,
                       patience=args.patience)
     result = train(model, data, cfg, checkpoint=args.out, progress=not args.quiet)
     print(f"{args.model} {sizes}: validation {100 * result.val_accuracy:.2f} %, test "
@@ -201,8 +203,8 @@ def build_parser() -> argparse.ArgumentParser:
                          "STNO network fed in time; ctrnn: its software baseline")
     tr.add_argument("--sizes", type=_sizes, help="layer widths, e.g. 64,32,10")
     tr.add_argument("--epochs", type=int, default=60)
-    tr.add_argument("--lr", type=float, default=0.01)
-    tr.add_argument("--batch-size", type=int, default=32)
+    tr.add_argument("--lr", type=float, help="Adam learning rate (default 0.01; 0.03 for stno/ctrnn)")
+    tr.add_argument("--batch-size", type=int, help="default 32; 64 for stno/ctrnn")
     tr.add_argument("--patience", type=int, default=20)
     tr.add_argument("--order", choices=["rows", "pixels"], default="rows",
                     help="stno/ctrnn: feed the image row by row or pixel by pixel")

@@ -202,8 +202,9 @@ def _source_frequency(g: nx.DiGraph, node) -> float:
     return a["frequency"] if a["kind"] == "input" else a["f0"]
 
 
-def _chain_cards(g: nx.DiGraph, path: list, tag: str, head: str) -> list[str]:
-    """A chain of resonators from ``head`` to ground, as ngspice runs it fastest.
+def chain_cards(f_rs, orientations, r0_total: float, tag: str, head: str) -> list[str]:
+    """A chain of resonators (resonance frequencies f_rs, orientations +-1) from ``head`` to
+    ground, as ngspice runs it fastest.
 
     The resonators are in series, so one current I flows through all of them and their junction
     voltages add up to I (sum R0 + sum_k o_k dR_k), where a resonator mounted tail-to-head
@@ -213,13 +214,12 @@ def _chain_cards(g: nx.DiGraph, path: list, tag: str, head: str) -> list[str]:
     ``mtj_rf_core`` two-terminals (tests/test_compiler_cosim.py holds them together).
     """
     iu = num(1 / STATE_CURRENT_UNIT)
-    r0 = sum(g.nodes[r]["R0"] for r in path)
     lines = [f"Vs{tag} {head} n{tag} 0",
              f"Hi{tag} i{tag} 0 Vs{tag} {iu}",
              f"Rdr{tag} dr{tag} 0 1"]
-    lines += [f"Xr{tag}_{k} i{tag} dr{tag} mtj_prec params: fr={num(g.nodes[r]['f_r'])} "
-              f"orient={int(g.nodes[r]['orientation'])}" for k, r in enumerate(path)]
-    lines.append(f"Bjn{tag} n{tag} 0 V = i(Vs{tag})*({num(r0)} + V(dr{tag}))")
+    lines += [f"Xr{tag}_{k} i{tag} dr{tag} mtj_prec params: fr={num(f)} orient={int(o)}"
+              for k, (f, o) in enumerate(zip(f_rs, orientations))]
+    lines.append(f"Bjn{tag} n{tag} 0 V = i(Vs{tag})*({num(r0_total)} + V(dr{tag}))")
     return lines
 
 
@@ -229,7 +229,7 @@ def compile_rf(g: nx.DiGraph, x: np.ndarray, settle_tau: float = 12.0,
     """Carrier-level netlist of one sample x (n_in,) in [0, 1].
 
     Inputs are ideal carriers of amplitude sqrt(2 Z0 P_i) at their frequency; every chain is a
-    series string of resonators (head-to-tail by orientation, see ``_chain_cards``) driven by the sum of the
+    series string of resonators (head-to-tail by orientation, see ``chain_cards``) driven by the sum of the
     line currents; its voltage reaches the amplifier through a two-pole read-out low-pass at
     lp_ratio (the resonators' own unless given) times the lowest carrier on its line; hidden STNOs
     are ``stno_rf`` auto-oscillators. What the envelope netlist assumes (mixing, crosstalk as
@@ -273,7 +273,8 @@ def compile_rf(g: nx.DiGraph, x: np.ndarray, settle_tau: float = 12.0,
         a = g.nodes[src]
         amp = np.sqrt(2.0 * res_prm.Z0 * x[i] * a["p_max"])
         f_emit = rfstep.prewarp(a["frequency"], dt)
-        lines.append(f"Bsrc0_{i} rf0_{i} 0 V = {num(amp)}*cos({num(stno.TWO_PI * f_emit)}*time)")
+        # sin: zero at t = 0, so the operating point does not charge the read-out low-passes
+        lines.append(f"Bsrc0_{i} rf0_{i} 0 V = {num(amp)}*sin({num(stno.TWO_PI * f_emit)}*time)")
     outputs, hidden, ics = [], [], []
     for l in range(1, len(sizes)):
         srcs = schema.sources(g, l)
@@ -287,7 +288,9 @@ def compile_rf(g: nx.DiGraph, x: np.ndarray, settle_tau: float = 12.0,
         for j, (_, path, end) in enumerate(layer_chains):
             head = f"h{l}_{j}"
             lines += [f"Gline{l}_{j}_{i} 0 {head} rf{l - 1}_{i} 0 {gm}" for i, gm in enumerate(gains)]
-            lines += _chain_cards(g, path, f"{l}_{j}", head)
+            res = [g.nodes[r] for r in path]
+            lines += chain_cards([a["f_r"] for a in res], [a["orientation"] for a in res],
+                                 sum(a["R0"] for a in res), f"{l}_{j}", head)
             lines.append(f"Xlp{l}_{j} {head} lp{l}_{j} readout_lp params: "
                          f"fc={num(lp * line_f_min)}")
             node = f"c{l}_{j}"

@@ -10,6 +10,11 @@ keep it below a tenth of a linewidth (alpha = 1 %). With a FIXED step it is one 
 - an auto-oscillator integrated by the same rule (stno_rf) advances its phase by 2 atan(w h / 2)
   per step, i.e. it already emits the pre-warped frequency, and the resonators downstream see f0.
 
+What the map does not undo: two carriers mix at the frequencies the integrator runs them at, so
+a beat note between pre-warped carriers comes out at f'_i - f'_j, about 9 % below f_i - f_j at 10
+points per period (measured in benchmarks/rf_crosstalk.py); studies of beat notes that need the
+true beat frequency should use more points per period.
+
 So ~10 points per period of the fastest carrier suffice where a variable step needs 200
 (tests/test_rfstep.py and the resonator rf twin measure the error). The step is held fixed by
 making the local-truncation-error control inert (trtol huge) with tmax = h; the first few steps,

@@ -1,5 +1,4 @@
 """A trained RF layer on a DW-MTJ crossbar, beside its resonator chains."""
-import dataclasses
 
 import numpy as np
 import pytest
