@@ -183,6 +183,79 @@ def _cmd_sneak(args: argparse.Namespace) -> int:
     return 0
 
 
+def _indices(text: str) -> list[int]:
+    try:
+        return [int(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated indices, got {text!r}")
+
+
+def _crosstalk_setup(args: argparse.Namespace):
+    from models import ResonatorParams
+
+    from . import crosstalk as xt
+    from . import graph as schema
+
+    if not args.graph:
+        return xt.CrosstalkSetup.layer(args.channels, args.spacing, f_min=args.f_min,
+                                       offset=args.offset, power=args.power,
+                                       prm=ResonatorParams(alpha=args.alpha),
+                                       lp_ratio=args.lp_ratio)
+    from .compiler import source_power_scale
+    g = schema.load(args.graph)
+    if g.graph.get("network") != "rf":
+        raise ValueError("crosstalk needs an RF graph (resonator chains)")
+    srcs = schema.sources(g, args.layer)
+    chains = schema.chains(g, args.layer)
+    inputs = args.inputs or list(range(min(4, len(srcs))))
+    picked = args.chain_index or list(range(min(4, len(chains))))
+    if max(inputs) >= len(srcs) or max(picked) >= len(chains) or min(inputs + picked) < 0:
+        raise ValueError(f"layer {args.layer} has {len(srcs)} inputs and {len(chains)} chains")
+    att = source_power_scale(g, args.layer)
+    freqs, powers = [], []
+    for i in inputs:
+        a = g.nodes[srcs[i]]
+        freqs.append(a["frequency"] if a["kind"] == "input" else a["f0"])
+        # inputs at full scale; oscillators at their largest emitted power
+        p = a["p_max"] if a["kind"] == "input" else a["k_P"] * 0.5 * a["R"] * (a["I_max_ratio"] * a["I_th"]) ** 2
+        powers.append(p * att[i])
+    res = [[g.nodes[r] for r in chains[j][1]] for j in picked]
+    return xt.CrosstalkSetup(freqs, powers, [[a["f_r"] for a in c] for c in res],
+                             [[a["orientation"] for a in c] for c in res],
+                             prm=schema.resonator_params(res[0][0]), lp_ratio=args.lp_ratio)
+
+
+def _cmd_crosstalk(args: argparse.Namespace) -> int:
+    import math
+    import os
+
+    from . import crosstalk as xt
+
+    os.makedirs(args.out, exist_ok=True)
+    setup = _crosstalk_setup(args)
+    res = xt.measure_crosstalk(setup, workers=args.workers)
+    print(res.report())
+    paths = [res.plot(os.path.join(args.out, "matrix.png"))]
+    if args.beat_notes:
+        beats = xt.beat_note_sweep((0.05, 0.1, 0.2, 0.5, 1.0, 2.0), spacing=args.spacing,
+                                   workers=args.workers)
+        print(beats.report())
+        paths.append(beats.plot(os.path.join(args.out, "beat_notes.png")))
+    if args.pulling:
+        pull = xt.pulling([2 * math.pi * m * 1e6 for m in (0, 1, 2, 5, 10, 20, 50)])
+        print(pull.report())
+        paths.append(pull.plot(os.path.join(args.out, "pulling.png")))
+    if args.guideline:
+        guide = xt.spacing_guideline(args.guideline, n_channels=args.channels,
+                                     prm=setup.prm, rf_spacings=(3, 8, 20), workers=args.workers)
+        print(guide.report())
+        paths.append(guide.plot(os.path.join(args.out, "guideline.png"),
+                                bounds=(args.guideline,)))
+    for path in paths:
+        print(f"wrote {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .library import DEFAULT_DIR, EXAMPLES_DIR
     from .twins import TWINS
@@ -241,6 +314,27 @@ def build_parser() -> argparse.ArgumentParser:
     co.add_argument("--out", default="out/cosim")
     co.add_argument("--quiet", action="store_true")
     co.set_defaults(func=_cmd_cosim)
+    xt = sub.add_parser("crosstalk", help="rf-fidelity crosstalk matrix of a chosen layer or of "
+                                          "part of a trained RF layer, beside the Lorentzian")
+    xt.add_argument("--graph", help="a trained RF graph; without it, a chosen layer (below)")
+    xt.add_argument("--layer", type=int, default=1)
+    xt.add_argument("--inputs", type=_indices, help="graph: input indices (default 0,1,2,3)")
+    xt.add_argument("--chain-index", type=_indices, help="graph: chain indices (default 0,1,2,3)")
+    xt.add_argument("--channels", type=int, default=8, help="chosen layer: number of channels")
+    xt.add_argument("--spacing", type=float, default=8.0, help="channel spacing in linewidths")
+    xt.add_argument("--f-min", type=float, default=1e9, help="lowest channel (Hz)")
+    xt.add_argument("--offset", type=float, default=1.0,
+                    help="resonator detuning above its channel, in linewidths")
+    xt.add_argument("--power", type=float, default=1e-6, help="power per channel (W)")
+    xt.add_argument("--alpha", type=float, default=0.01, help="resonator damping (linewidth / f)")
+    xt.add_argument("--lp-ratio", type=float, help="read-out corner as a fraction of the carrier")
+    xt.add_argument("--beat-notes", action="store_true", help="also sweep beat ripple vs corner")
+    xt.add_argument("--pulling", action="store_true", help="also tabulate frequency pulling")
+    xt.add_argument("--guideline", type=float, metavar="BOUND",
+                    help="also find the minimum spacing keeping the crosstalk error under BOUND")
+    xt.add_argument("--workers", type=int, default=2)
+    xt.add_argument("--out", default="out/crosstalk")
+    xt.set_defaults(func=_cmd_crosstalk)
     sn = sub.add_parser("sneak", help="one trained RF layer as a DW-MTJ crossbar: sneak paths, "
                                       "IR drop, MAC error and accuracy beside the resonator chains")
     sn.add_argument("--graph", default="out/rf.graph.json")

@@ -1,4 +1,5 @@
 import math
+import re
 
 import numpy as np
 import pytest
@@ -191,3 +192,22 @@ def test_bad_sweep_arguments_raise_value_error():
         xt.crosstalk_error(np.ones((2, 3)))
     with pytest.raises(ValueError, match="device range"):
         xt.pulling([TWO_PI * 1e12])
+
+
+def test_crosstalk_command_on_a_trained_layer(small_rf, tmp_path, capsys):
+    """`spicegen crosstalk --graph`: part of a trained layer (2 hidden oscillators, 2 output
+    chains of 8 resonators) at rf fidelity, against the Lorentzian weights the surrogate uses."""
+    from spicegen import graph as schema
+    from spicegen.cli import main
+    from training.annotate import to_graph
+
+    path = str(tmp_path / "rf.json")
+    schema.save(to_graph(small_rf[0]), path)
+    assert main(["crosstalk", "--graph", path, "--layer", "2", "--inputs", "0,1",
+                 "--chain-index", "0,1", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    err = float(re.search(r"max error vs Lorentzian: ([\d.]+) % of the max entry", out).group(1))
+    assert err < 5.0
+    assert (tmp_path / "matrix.png").exists()
+    assert main(["crosstalk", "--graph", path, "--layer", "2", "--inputs", "0,99"]) == 2
+    assert "inputs" in capsys.readouterr().err
