@@ -35,7 +35,7 @@ OUT = "out/stno_sequences"
 ROWS = DynamicalConfig()
 PIXELS = dataclasses.replace(ROWS, sizes=(1, 64, 10), steps=64, order="pixels", dt=1e-9,
                              substeps=2)
-TRAIN = TrainConfig(epochs=60, lr=0.03, batch_size=64, patience=20)
+TRAIN = TrainConfig(epochs=100, lr=0.03, batch_size=64, patience=30)
 
 
 def fit(kind: str, cfg: DynamicalConfig, seed: int, data, train_cfg: TrainConfig = TRAIN):

@@ -104,6 +104,23 @@ def format_report(rep: dict) -> str:
     return "\n".join(lines)
 
 
+def run_chunks(run_piece, n: int, chunk: int | None, workers: int, backend: str,
+               progress: bool) -> tuple[list[np.ndarray], int]:
+    """Cut n samples into runs of ``chunk``, run ``run_piece(slice) -> per-layer arrays`` on
+    ``workers`` threads (each drives its own ngspice process), and join the layers."""
+    chunk = chunk or int(np.ceil(n / max(1, workers)))
+    pieces = [slice(i, min(i + chunk, n)) for i in range(0, n, chunk)]
+    # shared-library mode holds one ngspice per process, so it runs the pieces one after another
+    n_threads = 1 if backend == "shared" else max(1, workers)
+    with ThreadPoolExecutor(n_threads) as pool:
+        iterator = pool.map(run_piece, pieces)
+        if progress:
+            from tqdm import tqdm
+            iterator = tqdm(iterator, total=len(pieces), desc="ngspice", unit="run")
+        parts = list(iterator)
+    return [np.concatenate([p[l] for p in parts]) for l in range(len(parts[0]))], len(pieces)
+
+
 def cosim_envelope(g: nx.DiGraph, X: np.ndarray, y: np.ndarray, window: float = 200e-9,
                    workers: int = 2, chunk: int | None = 45, backend: str = "subprocess",
                    progress: bool = False) -> CosimResult:
@@ -119,8 +136,6 @@ def cosim_envelope(g: nx.DiGraph, X: np.ndarray, y: np.ndarray, window: float = 
     y = np.asarray(y)
     if len(X) != len(y):
         raise ValueError(f"X has {len(X)} samples but y has {len(y)}")
-    chunk = chunk or int(np.ceil(len(X) / max(1, workers)))
-    pieces = [slice(i, min(i + chunk, len(X))) for i in range(0, len(X), chunk)]
     start = time.perf_counter()
 
     waveforms: dict[str, np.ndarray] = {}
@@ -137,17 +152,9 @@ def cosim_envelope(g: nx.DiGraph, X: np.ndarray, y: np.ndarray, window: float = 
         return [np.stack([np.interp(net.read_times, t, v) for v in vecs], axis=1)
                 for vecs in layers]
 
-    # shared-library mode holds one ngspice per process, so it runs the pieces one after another
-    n_threads = 1 if backend == "shared" else max(1, workers)
-    with ThreadPoolExecutor(n_threads) as pool:
-        iterator = pool.map(run_piece, pieces)
-        if progress:
-            from tqdm import tqdm
-            iterator = tqdm(iterator, total=len(pieces), desc="ngspice", unit="run")
-        parts = list(iterator)
-    circuit = [np.concatenate([p[l] for p in parts]) for l in range(len(parts[0]))]
+    circuit, runs = run_chunks(run_piece, len(X), chunk, workers, backend, progress)
     seconds = time.perf_counter() - start
-    return CosimResult(y, graph_forward(g, X), circuit, seconds, len(pieces), waveforms)
+    return CosimResult(y, graph_forward(g, X), circuit, seconds, runs, waveforms)
 
 
 __all__ = ["CosimResult", "cosim_envelope", "graph_forward", "format_report"]

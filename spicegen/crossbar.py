@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import dataclasses
 import operator
-import os
 import time
 from typing import Callable
 
@@ -705,18 +704,13 @@ def report(result: CrossbarResult) -> str:
 
 
 def _pyplot():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from .plots import plt
     return plt
 
 
 def _save(fig, path: str) -> str:
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    _pyplot().close(fig)
-    return path
+    from .plots import save_figure
+    return save_figure(fig, path)
 
 
 def plot_current_map(result: CrossbarResult, path: str) -> str:

@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -1215,18 +1214,13 @@ def _table(header: Sequence[str], rows: list[Sequence[str]]) -> str:
 
 
 def _pyplot():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from .plots import plt
     return plt
 
 
 def _save(fig, path: str) -> str:
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    _pyplot().close(fig)
-    return path
+    from .plots import save_figure
+    return save_figure(fig, path)
 
 
 __all__ = ["CrosstalkSetup", "CrosstalkResult", "measure_crosstalk", "assumption_sweep",

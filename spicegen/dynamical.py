@@ -13,7 +13,6 @@ Why one run per chunk of samples rather than one per sample: see ``cosim_dynamic
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import networkx as nx
 import numpy as np
@@ -24,7 +23,7 @@ from models.params import spice_number as num
 
 from . import graph as schema
 from .compiler import CompileError, Netlist, _comment, _pwl
-from .cosim import CosimResult
+from .cosim import CosimResult, run_chunks
 from .runner import run_netlist
 
 
@@ -164,8 +163,6 @@ def cosim_dynamical(g: nx.DiGraph, X: np.ndarray, y: np.ndarray, workers: int = 
     y = np.asarray(y)
     if len(seq) != len(y):
         raise ValueError(f"X has {len(seq)} samples but y has {len(y)}")
-    chunk = chunk or int(np.ceil(len(seq) / max(1, workers)))
-    pieces = [slice(i, min(i + chunk, len(seq))) for i in range(0, len(seq), chunk)]
     start = time.perf_counter()
     waveforms: dict[str, np.ndarray] = {}
 
@@ -183,14 +180,7 @@ def cosim_dynamical(g: nx.DiGraph, X: np.ndarray, y: np.ndarray, workers: int = 
             out.append(read_out(g, traj))
         return out
 
-    n_threads = 1 if backend == "shared" else max(1, workers)
-    with ThreadPoolExecutor(n_threads) as pool:
-        iterator = pool.map(run_piece, pieces)
-        if progress:
-            from tqdm import tqdm
-            iterator = tqdm(iterator, total=len(pieces), desc="ngspice", unit="run")
-        parts = list(iterator)
-    circuit = [np.concatenate([p[l] for p in parts]) for l in range(len(parts[0]))]
+    circuit, runs = run_chunks(run_piece, len(seq), chunk, workers, backend, progress)
     seconds = time.perf_counter() - start
     surrogate = [read_out(g, tr) for tr in graph_trajectories(g, seq)]
-    return CosimResult(y, surrogate, circuit, seconds, len(pieces), waveforms, unit="p")
+    return CosimResult(y, surrogate, circuit, seconds, runs, waveforms, unit="p")

@@ -11,6 +11,14 @@ import numpy as np  # noqa: E402
 
 from .twins import TwinResult  # noqa: E402
 
+def save_figure(fig, path: str) -> str:
+    """Write ``fig`` to ``path`` (creating its folder), close it, return the path."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 SURROGATE = dict(color="tab:blue", lw=2.5, alpha=0.6, label="torch surrogate")
 SPICE = dict(color="k", lw=1.0, ls="--", label="ngspice")
 

@@ -115,7 +115,31 @@ class DynamicalConfig:
         return cls(**d)
 
 
-class DynamicalSTNONetwork(nn.Module):
+class _SequenceModel:
+    """Shape bookkeeping shared by the STNO network and its CTRNN baseline."""
+
+    config: DynamicalConfig
+
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        return self.config.sizes
+
+    @property
+    def n_features(self) -> int:
+        return self.config.steps * self.config.sizes[0]
+
+    def sequence(self, X: torch.Tensor, dtype: torch.dtype = torch.float64) -> torch.Tensor:
+        """Flat images or sequences -> (N, steps, inputs per step), refusing a wrong length."""
+        c = self.config
+        X = torch.as_tensor(X, dtype=dtype)
+        seq = to_sequence(X, c.order) if X.dim() == 2 else X
+        if seq.dim() != 3 or seq.shape[1:] != (c.steps, c.sizes[0]):
+            raise ValueError(f"this network takes sequences of {c.steps} steps of {c.sizes[0]} "
+                             f"inputs ({c.order}), got shape {tuple(seq.shape[1:])}")
+        return seq
+
+
+class DynamicalSTNONetwork(_SequenceModel, nn.Module):
     """Layers of STNOs integrating their power equation; forward takes flat images or sequences."""
 
     kind = "stno"
@@ -145,23 +169,6 @@ class DynamicalSTNONetwork(nn.Module):
                 if not (c.recurrent and l < len(c.sizes) - 2):
                     r.zero_()
 
-    @property
-    def sizes(self) -> tuple[int, ...]:
-        return self.config.sizes
-
-    @property
-    def n_features(self) -> int:
-        return self.config.steps * self.config.sizes[0]
-
-    def sequence(self, X: torch.Tensor) -> torch.Tensor:
-        c = self.config
-        X = torch.as_tensor(X, dtype=torch.float64)
-        seq = to_sequence(X, c.order) if X.dim() == 2 else X
-        if seq.dim() != 3 or seq.shape[1:] != (c.steps, c.sizes[0]):
-            raise ValueError(f"this network takes sequences of {c.steps} steps of {c.sizes[0]} "
-                             f"inputs ({c.order}), got shape {tuple(seq.shape[1:])}")
-        return seq
-
     def trajectories(self, X: torch.Tensor) -> list[torch.Tensor]:
         """Power of every layer at the end of each input step: list of (N, steps, width)."""
         c = self.config
@@ -182,7 +189,7 @@ class DynamicalSTNONetwork(nn.Module):
         return self.config.readout_scale * self.output_power(X)
 
 
-class CTRNN(nn.Module):
+class CTRNN(_SequenceModel, nn.Module):
     """Software baseline of the same shape: continuous-time rate neurons h in [0, 1] with a leak
     time constant tau, dh/dt = (-h + sigmoid(W u + R h + b)) / tau, integrated exactly over each
     substep for the drive held constant; recurrent weights in hidden layers, logits = scale h_out."""
@@ -201,18 +208,9 @@ class CTRNN(nn.Module):
         self.has_recurrent = tuple(config.recurrent and l < n - 1 for l in range(n))
         self.scale = config.readout_scale
 
-    @property
-    def sizes(self) -> tuple[int, ...]:
-        return self.config.sizes
-
-    @property
-    def n_features(self) -> int:
-        return self.config.steps * self.config.sizes[0]
-
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         c = self.config
-        X = torch.as_tensor(X, dtype=torch.float32)
-        seq = to_sequence(X, c.order) if X.dim() == 2 else X
+        seq = self.sequence(X, torch.float32)
         decay = math.exp(-c.dt / c.substeps / self.tau)
         h = [torch.zeros(len(seq), n) for n in c.sizes[1:]]
         outs = []
