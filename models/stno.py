@@ -126,9 +126,37 @@ def simulate_power(p_init: torch.Tensor, currents: torch.Tensor, dt: float,
     return torch.stack(out)
 
 
+class _ClampSurrogateGrad(torch.autograd.Function):
+    """The hard clamp in the forward pass (what the device and its SPICE model do); in the backward
+    pass a small slope ``leak`` outside the range, so that a neuron pushed into a clamp during
+    training still gets a gradient and can come back (a straight-through estimator)."""
+
+    @staticmethod
+    def forward(ctx, x, lo: float, hi: float, leak: float):
+        ctx.save_for_backward(x)
+        ctx.lo, ctx.hi, ctx.leak = lo, hi, leak
+        return x.clamp(lo, hi)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        inside = (x >= ctx.lo) & (x <= ctx.hi)
+        return grad * torch.where(inside, torch.ones_like(grad), torch.full_like(grad, ctx.leak)), \
+            None, None, None
+
+
+def clamp_current_train(current: torch.Tensor, prm: STNOParams, leak: float) -> torch.Tensor:
+    """:func:`clamp_current` with a leaky gradient outside the clamps (see _ClampSurrogateGrad)."""
+    if leak == 0.0 or not current.requires_grad:
+        return clamp_current(current, prm)
+    return _ClampSurrogateGrad.apply(current, prm.I_min_ratio * prm.I_th,
+                                     prm.I_max_ratio * prm.I_th, leak)
+
+
 def network_trajectories(seq: torch.Tensor, weights: list[torch.Tensor],
                          recurrent: list[torch.Tensor], biases: list[torch.Tensor], dt: float,
-                         substeps: int, p_init: float, prm: STNOParams) -> list[torch.Tensor]:
+                         substeps: int, p_init: float, prm: STNOParams,
+                         grad_leak: float = 0.0) -> list[torch.Tensor]:
     """Layers of STNOs driven in time: the one step function that training, the graph's surrogate
     and the tests share.
 
@@ -136,7 +164,8 @@ def network_trajectories(seq: torch.Tensor, weights: list[torch.Tensor],
     I = clamp(I_th (b + W u + R p_l)), u being the inputs (l = 0) or the powers of layer l - 1.
     Each step is cut into ``substeps``; in each, the layers advance in order with the exact
     :func:`power_step`, so layer l sees layer l - 1's fresh power. Returns, per layer, the power at
-    the end of every step, (N, T, n_l).
+    the end of every step, (N, T, n_l). ``grad_leak`` > 0 lets training gradients through the
+    current clamps (the forward values are unchanged).
     """
     if not dt > 0:
         raise ValueError(f"time step dt must be > 0, got {dt!r}")
@@ -148,7 +177,7 @@ def network_trajectories(seq: torch.Tensor, weights: list[torch.Tensor],
             for l in range(len(p)):
                 u = seq[:, t] if l == 0 else p[l - 1]
                 z = biases[l] + u @ weights[l].T + p[l] @ recurrent[l].T
-                p[l] = power_step(p[l], clamp_current(prm.I_th * z, prm), h, prm)
+                p[l] = power_step(p[l], clamp_current_train(prm.I_th * z, prm, grad_leak), h, prm)
         for l in range(len(p)):
             out[l].append(p[l])
     return [torch.stack(o, dim=1) for o in out]

@@ -143,3 +143,21 @@ def test_netlist_rejects_a_wrong_sequence_and_a_wrong_graph(digits):
     net = compile_dynamical(g, digits.X_test[:2])
     assert net.read_times.shape == (2, 8)
     assert net.text == compile_dynamical(g, digits.X_test[:2]).text
+
+
+def test_clamped_neurons_still_learn_but_compute_the_same():
+    """Training lets a small gradient through the current clamps (a neuron pushed into one can
+    come back); the forward values, which the SPICE amplifier reproduces, are the hard clamp."""
+    from models import STNOParams, stno
+    prm = STNOParams()
+    x = torch.tensor([0.5e-5, 2e-5, 9e-5], dtype=torch.float64, requires_grad=True)
+    y = stno.clamp_current_train(x, prm, leak=0.05)
+    assert torch.equal(y.detach(), stno.clamp_current(x.detach(), prm))
+    y.sum().backward()
+    assert x.grad.tolist() == [0.05, 1.0, 0.05]
+    net = DynamicalSTNONetwork(SMALL)
+    X = torch.rand(3, 64, dtype=torch.float64)
+    net.train()
+    a = net(X)
+    net.eval()
+    assert torch.equal(a.detach(), net(X).detach())

@@ -56,9 +56,10 @@ class DynamicalConfig:
     recurrent: bool = True                 # trained recurrent weights within hidden layers
     readout: str = "last"                  # output powers at the last step, or their "mean"
     readout_steps: int = 1                 # steps averaged by the "mean" read-out
-    readout_scale: float = 30.0            # logits per unit of normalised output power
+    readout_scale: float = 60.0            # logits per unit of normalised output power
     p_init: float = 0.01                   # power every neuron starts a sample from
     bias_init: float = 2.5                 # initial drive, in I_th
+    grad_leak: float = 0.05                # training only: gradient slope outside the clamps
     stno: STNOParams = STNOParams()
 
     def __post_init__(self) -> None:
@@ -173,7 +174,8 @@ class DynamicalSTNONetwork(_SequenceModel, nn.Module):
         """Power of every layer at the end of each input step: list of (N, steps, width)."""
         c = self.config
         traj = stno.network_trajectories(self.sequence(X), list(self.weights), list(self.recurrent),
-                                         list(self.biases), c.dt, c.substeps, c.p_init, c.stno)
+                                         list(self.biases), c.dt, c.substeps, c.p_init, c.stno,
+                                         grad_leak=c.grad_leak if self.training else 0.0)
         for l, tr in enumerate(traj):
             if not torch.isfinite(tr).all():
                 raise FloatingPointError(f"the STNO surrogate diverged: layer {l + 1} produced a "
