@@ -12,8 +12,10 @@ from models import FIDELITIES, model_library, verilog_a_library
 DEFAULT_DIR = os.path.join("netlists", "models")
 EXAMPLES_DIR = os.path.join("netlists", "examples")
 # example network -> test samples written into its reference netlist. The checkpoints are frozen
-# artefacts of `spicegen train --seed 0` (digits, 64-32-10), kept so the netlists are reproducible
-EXAMPLES = {"digits_rf": 5}
+# artefacts of `spicegen train --seed 0` on the digits (digits_rf: 64-32-10 RF network;
+# digits_stno: `--model stno --epochs 100`, 8-64-10 fed row by row), kept so the netlists are
+# reproducible
+EXAMPLES = {"digits_rf": 5, "digits_stno": 5}
 
 
 def library_files() -> dict[str, str]:
@@ -28,19 +30,26 @@ def library_files() -> dict[str, str]:
 
 
 def example_netlists(examples_dir: str = EXAMPLES_DIR) -> dict[str, str]:
-    """File name -> envelope netlist of each example network's first test samples."""
+    """File name -> netlist of each example network's first test samples (envelope for RF
+    networks, transient for dynamical STNO networks)."""
     from training.annotate import to_graph
     from training.datasets import load
     from training.trainer import load_checkpoint
 
     from .compiler import compile_envelope
+    from .dynamical import compile_dynamical
 
     files = {}
     for name, n_samples in EXAMPLES.items():
         model, meta = load_checkpoint(os.path.join(examples_dir, f"{name}.pt"))
         data = load(meta.get("dataset") or "digits")
-        net = compile_envelope(to_graph(model), data.X_test[:n_samples], title=name)
-        files[f"{name}_envelope.cir"] = net.text
+        g = to_graph(model)
+        if g.graph["network"] == "dynamical":
+            files[f"{name}_transient.cir"] = compile_dynamical(g, data.X_test[:n_samples],
+                                                               title=name).text
+        else:
+            files[f"{name}_envelope.cir"] = compile_envelope(g, data.X_test[:n_samples],
+                                                             title=name).text
     return files
 
 

@@ -101,3 +101,32 @@ def test_rf_cosim_of_a_resonator_layer_matches_the_lorentzians():
     err = np.abs(res.circuit[-1] - res.surrogate[-1]).max()
     assert err < 0.03 * scale, (res.circuit[-1], res.surrogate[-1])
     assert (res.circuit_pred == res.surrogate_pred).all()
+
+
+@requires_ngspice
+def test_chain_cards_equal_a_string_of_two_terminal_resonators():
+    """The compiler's chain (one junction B-source over linear precessions) and a plain series
+    string of ``mtj_rf_core`` two-terminals, mixed orientations, driven by two carriers: the same
+    chain voltage at every time point."""
+    from models import ResonatorParams, resonator
+    from models.params import spice_number as num
+    from spicegen import rfstep
+    from spicegen.compiler import chain_cards
+
+    prm = ResonatorParams()
+    f_rs = [0.99e9, 1.0e9, 1.012e9, 1.03e9]
+    orient = [1, -1, 1, -1]
+    h = rfstep.step_for(1.05e9)
+    drive = "I = 1e-4*sin(6.283185307179586e9*time) + 7e-5*sin(6.40884e9*time)"
+    lines = ["* chain twins", resonator.spice_subckt(prm, "rf"),
+             f"Bd1 0 h1 {drive}", f"Bd2 0 a0 {drive}"]
+    lines += chain_cards(f_rs, orient, prm.R0 * len(f_rs), "1", "h1")
+    for k, (f, o) in enumerate(zip(f_rs, orient)):
+        near, far = f"a{k}", ("0" if k == len(f_rs) - 1 else f"a{k + 1}")
+        a, b = (near, far) if o > 0 else (far, near)
+        lines.append(f"Xs{k} {a} {b} mtj_rf_core params: fr={num(f)}")
+    lines += [".save v(h1) v(a0)"] + rfstep.cards(h, 100e-9) + [".end"]
+    res = run_netlist("\n".join(lines) + "\n")
+    chain, string = res["v(h1)"], res["v(a0)"]
+    assert np.abs(chain).max() > 0.1
+    np.testing.assert_allclose(chain, string, atol=1e-9 * np.abs(string).max())
