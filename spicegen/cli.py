@@ -99,9 +99,11 @@ def _cmd_export(args: argparse.Namespace) -> int:
     g = to_graph(model)
     schema.save(g, args.out)
     kinds = [a["kind"] for _, a in g.nodes(data=True)]
-    print(f"wrote {args.out}: {g.number_of_nodes()} devices ({kinds.count('resonator')} "
-          f"resonators, {kinds.count('stno') + kinds.count('neuron')} STNOs, "
-          f"{sum(1 for *_, k in g.edges(data='link') if k == 'weight')} weights)")
+    what = (f"{kinds.count('resonator')} resonators, {kinds.count('stno')} STNOs"
+            if g.graph["network"] == "rf" else
+            f"{kinds.count('neuron')} STNOs, "
+            f"{sum(1 for *_, k in g.edges(data='link') if k == 'weight')} weights")
+    print(f"wrote {args.out}: {g.number_of_nodes()} devices ({what})")
     if args.netlist and g.graph["network"] == "dynamical":
         from training.datasets import load
 
