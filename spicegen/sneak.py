@@ -50,20 +50,15 @@ class SneakReport:
         return "\n".join(lines)
 
 
-def _accuracy(g, X, y, layer, W, cfg) -> tuple[float, dict]:
-    """Worst MAC error over the test set (fraction of full scale) and the accuracy figures."""
+def _accuracy(g, X, y, layer, W, P, ideal_pred, cfg) -> tuple[float, dict]:
+    """Worst MAC error over the test set (fraction of full scale) and the accuracy figures, for
+    the layer's line powers P and the ideal network's predictions (computed once by the caller)."""
     W_eff = crossbar.effective_weights(W, cfg)
-    ideal = graph_forward(g, X)
-    real = graph_forward(g, X, macs={layer: lambda P: P @ W_eff.T})
-    lines: list = []
-    graph_forward(g, X, line_powers=lines)
-    P = lines[layer - 1]
-    full = np.abs(P @ W.T).max()
-    err = float(np.abs(P @ (W_eff - W).T).max() / full)
-    p_i, p_r = ideal[-1].argmax(1), real[-1].argmax(1)
-    return err, {"ideal_accuracy": float((p_i == y).mean()),
-                 "crossbar_accuracy": float((p_r == y).mean()),
-                 "argmax_agreement": float((p_i == p_r).mean())}
+    real_pred = graph_forward(g, X, macs={layer: lambda Q: Q @ W_eff.T})[-1].argmax(1)
+    err = float(np.abs(P @ (W_eff - W).T).max() / np.abs(P @ W.T).max())
+    return err, {"ideal_accuracy": float((ideal_pred == y).mean()),
+                 "crossbar_accuracy": float((real_pred == y).mean()),
+                 "argmax_agreement": float((ideal_pred == real_pred).mean())}
 
 
 def inspect_layer(g: nx.DiGraph, X: np.ndarray, y: np.ndarray, layer: int,
@@ -76,14 +71,14 @@ def inspect_layer(g: nx.DiGraph, X: np.ndarray, y: np.ndarray, layer: int,
     if not 1 <= layer <= n_layers:
         raise ValueError(f"layer must be in 1..{n_layers}, got {layer}")
     y = np.asarray(y)
-    W, _ = layer_weights(g, layer)
+    W, bias = layer_weights(g, layer)
     lines: list = []
-    graph_forward(g, X[:1], line_powers=lines)
-    sample = crossbar.solve_spice(W, lines[layer - 1][0], cfg)
-    _, acc = _accuracy(g, X, y, layer, W, cfg)
+    ideal_pred = graph_forward(g, X, line_powers=lines)[-1].argmax(1)
+    P = lines[layer - 1]
+    sample = crossbar.solve_spice(W, P[0], cfg)
+    _, acc = _accuracy(g, X, y, layer, W, P, ideal_pred, cfg)
     # the chains: envelope circuit vs surrogate on the layer's chain voltages
     res = cosim_envelope(g, X[:chain_samples], y[:chain_samples])
-    bias = layer_weights(g, layer)[1]
     full = np.abs(res.surrogate[layer - 1] - bias).max()
     chain_err = float(np.abs(res.circuit[layer - 1] - res.surrogate[layer - 1]).max() / full)
     sweeps = {}
@@ -91,7 +86,8 @@ def inspect_layer(g: nx.DiGraph, X: np.ndarray, y: np.ndarray, layer: int,
         key = "on_off" if name.startswith("ON") else "r_wire"
         errs, accs = [], []
         for v in values:
-            e, a = _accuracy(g, X, y, layer, W, dataclasses.replace(cfg, **{key: float(v)}))
+            e, a = _accuracy(g, X, y, layer, W, P, ideal_pred,
+                             dataclasses.replace(cfg, **{key: float(v)}))
             errs.append(e)
             accs.append(a["crossbar_accuracy"])
         sweeps[name] = (list(values), errs, accs)
