@@ -104,6 +104,13 @@ def format_report(rep: dict) -> str:
     return "\n".join(lines)
 
 
+def _check_labels(X: np.ndarray, y) -> np.ndarray:
+    y = np.asarray(y)
+    if len(X) != len(y):
+        raise ValueError(f"X has {len(X)} samples but y has {len(y)}")
+    return y
+
+
 def run_chunks(run_piece, n: int, chunk: int | None, workers: int, backend: str,
                progress: bool) -> tuple[list[np.ndarray], int]:
     """Cut n samples into runs of ``chunk``, run ``run_piece(slice) -> per-layer arrays`` on
@@ -133,9 +140,7 @@ def cosim_envelope(g: nx.DiGraph, X: np.ndarray, y: np.ndarray, window: float = 
     parallel runs 3.34 s, chunks of 45 on two workers 2.92 s (benchmarks/rf_digits.py).
     """
     X = np.asarray(X, dtype=np.float64)
-    y = np.asarray(y)
-    if len(X) != len(y):
-        raise ValueError(f"X has {len(X)} samples but y has {len(y)}")
+    y = _check_labels(X, y)
     start = time.perf_counter()
 
     waveforms: dict[str, np.ndarray] = {}
@@ -171,13 +176,12 @@ def cosim_rf(g: nx.DiGraph, X: np.ndarray, y: np.ndarray, workers: int = 2,
     from .compiler import compile_rf
 
     X = np.asarray(X, dtype=np.float64)
-    y = np.asarray(y)
-    if len(X) != len(y):
-        raise ValueError(f"X has {len(X)} samples but y has {len(y)}")
+    y = _check_labels(X, y)
     start = time.perf_counter()
 
-    def run_one(x: np.ndarray) -> list[np.ndarray]:
-        net = compile_rf(g, x, settle_tau, points_per_period or rfstep.POINTS_PER_PERIOD, lp_ratio)
+    def run_one(sl: slice) -> list[np.ndarray]:
+        net = compile_rf(g, X[sl.start], settle_tau, points_per_period or rfstep.POINTS_PER_PERIOD,
+                         lp_ratio)
         res = run_netlist(net.text, "subprocess", timeout=3600)
         t = res.scale
         last = t >= net.read_times[0]
@@ -185,11 +189,5 @@ def cosim_rf(g: nx.DiGraph, X: np.ndarray, y: np.ndarray, workers: int = 2,
         return [np.array([[np.trapezoid(v[last], t[last]) / np.ptp(t[last]) for v in vecs]])
                 for vecs in layers]
 
-    with ThreadPoolExecutor(max(1, workers)) as pool:
-        iterator = pool.map(run_one, list(X))
-        if progress:
-            from tqdm import tqdm
-            iterator = tqdm(iterator, total=len(X), desc="ngspice rf", unit="sample")
-        parts = list(iterator)
-    circuit = [np.concatenate([p[l] for p in parts]) for l in range(len(parts[0]))]
+    circuit, _ = run_chunks(run_one, len(X), 1, workers, "subprocess", progress)
     return CosimResult(y, graph_forward(g, X), circuit, time.perf_counter() - start, len(X))

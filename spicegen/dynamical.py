@@ -23,7 +23,7 @@ from models.params import spice_number as num
 
 from . import graph as schema
 from .compiler import CompileError, Netlist, _comment, _pwl
-from .cosim import CosimResult, run_chunks
+from .cosim import CosimResult, _check_labels, run_chunks
 from .runner import run_netlist
 
 
@@ -163,9 +163,7 @@ def cosim_dynamical(g: nx.DiGraph, X: np.ndarray, y: np.ndarray, workers: int = 
     """
     _check(g)
     seq = sequences(g, X)
-    y = np.asarray(y)
-    if len(seq) != len(y):
-        raise ValueError(f"X has {len(seq)} samples but y has {len(y)}")
+    y = _check_labels(seq, y)
     start = time.perf_counter()
     waveforms: dict[str, np.ndarray] = {}
 
