@@ -203,7 +203,11 @@ def _crosstalk_setup(args: argparse.Namespace):
                                        offset=args.offset, power=args.power,
                                        prm=ResonatorParams(alpha=args.alpha),
                                        lp_ratio=args.lp_ratio)
-    from .compiler import source_power_scale
+    import torch
+
+    from models import stno
+
+    from .compiler import source_frequency, source_power_scale
     g = schema.load(args.graph)
     if g.graph.get("network") != "rf":
         raise ValueError("crosstalk needs an RF graph (resonator chains)")
@@ -217,9 +221,14 @@ def _crosstalk_setup(args: argparse.Namespace):
     freqs, powers = [], []
     for i in inputs:
         a = g.nodes[srcs[i]]
-        freqs.append(a["frequency"] if a["kind"] == "input" else a["f0"])
-        # inputs at full scale; oscillators at their largest emitted power
-        p = a["p_max"] if a["kind"] == "input" else a["k_P"] * 0.5 * a["R"] * (a["I_max_ratio"] * a["I_th"]) ** 2
+        freqs.append(source_frequency(g, srcs[i]))
+        # inputs at full scale; oscillators at their largest emitted power (upper current clamp)
+        if a["kind"] == "input":
+            p = a["p_max"]
+        else:
+            prm = schema.stno_params(a)
+            i_max = torch.tensor(prm.I_max_ratio * prm.I_th, dtype=torch.float64)
+            p = float(stno.emitted_power(stno.steady_power(i_max, prm), i_max, prm))
         powers.append(p * att[i])
     res = [[g.nodes[r] for r in chains[j][1]] for j in picked]
     return xt.CrosstalkSetup(freqs, powers, [[a["f_r"] for a in c] for c in res],

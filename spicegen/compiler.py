@@ -197,7 +197,8 @@ def _stno_instance_params(attrs: dict) -> dict[str, float]:
             "kp": prm.k_P, "nshift": prm.N, "zload": prm.Z0}
 
 
-def _source_frequency(g: nx.DiGraph, node) -> float:
+def source_frequency(g: nx.DiGraph, node) -> float:
+    """Carrier frequency of a layer's source: an input's, or an STNO's f0."""
     a = g.nodes[node]
     return a["frequency"] if a["kind"] == "input" else a["f0"]
 
@@ -257,7 +258,7 @@ def compile_rf(g: nx.DiGraph, x: np.ndarray, settle_tau: float = 12.0,
         raise CompileError(f"the read-out corner must be a fraction of the carrier in (0, 1), got {lp!r}")
     taus = []
     for l in range(1, len(sizes)):
-        line_f = min(_source_frequency(g, s) for s in schema.sources(g, l))
+        line_f = min(source_frequency(g, s) for s in schema.sources(g, l))
         f_r = min(g.nodes[r]["f_r"] for _, path, _ in schema.chains(g, l) for r in path)
         taus.append(max(1 / (lp * line_f), 1 / (res_prm.alpha * f_r)) / stno.TWO_PI)
     t_stop = settle_tau * sum(taus) + 20.0 / f_min
@@ -279,7 +280,7 @@ def compile_rf(g: nx.DiGraph, x: np.ndarray, settle_tau: float = 12.0,
     for l in range(1, len(sizes)):
         srcs = schema.sources(g, l)
         att = source_power_scale(g, l)
-        line_f_min = min(_source_frequency(g, s) for s in srcs)
+        line_f_min = min(source_frequency(g, s) for s in srcs)
         # line current = sum of sqrt(attenuation) V_src / Z0; one linear VCCS per source, which
         # ngspice loads far faster than one B-source summing them
         gains = [num(np.sqrt(att[i]) / res_prm.Z0) for i in range(len(srcs))]
