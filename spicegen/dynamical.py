@@ -2,7 +2,7 @@
 
 The netlist plays samples one after another in one transient. Each sample gets a reset interval,
 during which every STNO is held at the surrogate's starting power p_init (``stno_seq``'s reset
-input) and the inputs are 0, then ``steps`` input steps of ``dt`` seconds, each a PWL level. A
+input) and the inputs still hold the previous sample's last level, which drives nothing, then ``steps`` input steps of ``dt`` seconds, each a PWL level. A
 neuron's drive is a 1-Ohm summing node fed by one linear VCCS per weight (inputs and powers in,
 units of I_th out) and its bias, turned into the clamped current I_th z by a B-source amplifier.
 The outputs are the powers of the last layer, sampled at the ends of the steps, exactly where the
@@ -109,20 +109,19 @@ def compile_dynamical(g: nx.DiGraph, X: np.ndarray, reset: float = 0.5e-9,
             gate_t += [s + steps * dt, s + steps * dt + rise]
             gate_v += [0.0, 1.0]
     lines.append(f"Vrst rst 0 {_pwl(np.array(gate_t), np.array(gate_v))}")
-    lines.append("* inputs: one PWL level per step, 0 during resets")
+    lines.append("* inputs: one PWL level per step; the first level comes up as the reset lets go")
     for i in range(sizes[0]):
         t_pts, v_pts = [0.0], [0.0]
+        level = 0.0
         for s, x in zip(starts, seq[:, :, i]):
-            level = 0.0
             for k, v in enumerate(x):
-                # the first level is up when the reset lets go; later ones switch centred on the
-                # step boundary, where the surrogate switches
+                # the first level comes up with the gate's fall (the previous sample's last level
+                # is held through the reset, where it drives nothing); later ones switch centred on
+                # the step boundary, where the surrogate switches
                 t0 = s - rise if k == 0 else s + k * dt - rise / 2
                 t_pts += [t0, t0 + rise]
                 v_pts += [level, v]
                 level = v
-            t_pts += [s + steps * dt + rise, s + steps * dt + 2 * rise]
-            v_pts += [level, 0.0]
         lines.append(f"Vu{i} u0_{i} 0 {_pwl(np.array(t_pts), np.array(v_pts))}")
     i_min, i_max = prm.I_min_ratio * prm.I_th, prm.I_max_ratio * prm.I_th
     params = f"ith={num(prm.I_th)} gg={num(prm.Gg)} qnl={num(prm.Q)} rdev={num(prm.R)} prst={num(p_init)}"
