@@ -3,8 +3,9 @@
 The netlist plays samples one after another in one transient. Each sample gets a reset interval,
 during which every STNO is held at the surrogate's starting power p_init (``stno_seq``'s reset
 input; the inputs hold the previous sample's last level, which drives nothing), then ``steps``
-input steps of ``dt`` seconds, each a PWL level. A neuron's drive is a 1-Ohm summing node fed by one linear VCCS per weight (inputs and powers in,
-units of I_th out) and its bias, turned into the clamped current I_th z by a B-source amplifier.
+input steps of ``dt`` seconds, each a PWL level. A neuron's drive is a 1-Ohm summing node fed by
+one linear VCCS per weight (inputs and powers in, units of I_th out) and its bias, turned into the
+clamped current I_th z by a B-source amplifier.
 The outputs are the powers of the last layer, sampled at the ends of the steps, exactly where the
 surrogate (models.stno.network_trajectories) reports them.
 
