@@ -156,7 +156,8 @@ def clamp_current_train(current: torch.Tensor, prm: STNOParams, leak: float) -> 
 def network_trajectories(seq: torch.Tensor, weights: list[torch.Tensor],
                          recurrent: list[torch.Tensor], biases: list[torch.Tensor], dt: float,
                          substeps: int, p_init: float, prm: STNOParams,
-                         grad_leak: float = 0.0) -> list[torch.Tensor]:
+                         grad_leak: float = 0.0,
+                         line_power: float | None = None) -> list[torch.Tensor]:
     """Layers of STNOs driven in time: the one step function that training, the graph's surrogate
     and the tests share.
 
@@ -166,18 +167,28 @@ def network_trajectories(seq: torch.Tensor, weights: list[torch.Tensor],
     :func:`power_step`, so layer l sees layer l - 1's fresh power. Returns, per layer, the power at
     the end of every step, (N, T, n_l). ``grad_leak`` > 0 lets training gradients through the
     current clamps (the forward values are unchanged).
+    ``line_power``: None when a layer reads the normalised powers p of the layer below (ideal
+    weights); a factor when it reads their emitted powers instead, u = line_power k_P p R I^2 (RF
+    resonator-chain synapses, which rectify microwave power). Recurrent weights always read p.
     """
     if not dt > 0:
         raise ValueError(f"time step dt must be > 0, got {dt!r}")
     h = dt / substeps
     p = [torch.full((seq.shape[0], b.shape[0]), p_init, dtype=seq.dtype) for b in biases]
+    current = [torch.zeros_like(q) for q in p]
     out: list[list[torch.Tensor]] = [[] for _ in p]
     for t in range(seq.shape[1]):
         for _ in range(substeps):
             for l in range(len(p)):
-                u = seq[:, t] if l == 0 else p[l - 1]
+                if l == 0:
+                    u = seq[:, t]
+                elif line_power is None:
+                    u = p[l - 1]
+                else:
+                    u = line_power * emitted_power(p[l - 1], current[l - 1], prm)
                 z = biases[l] + u @ weights[l].T + p[l] @ recurrent[l].T
-                p[l] = power_step(p[l], clamp_current_train(prm.I_th * z, prm, grad_leak), h, prm)
+                current[l] = clamp_current_train(prm.I_th * z, prm, grad_leak)
+                p[l] = power_step(p[l], current[l], h, prm)
         for l in range(len(p)):
             out[l].append(p[l])
     return [torch.stack(o, dim=1) for o in out]

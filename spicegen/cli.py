@@ -68,7 +68,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
                              f"starts with {sizes[0]}")
         dyn = DynamicalConfig(sizes=sizes, steps=steps, order=args.order, dt=args.dt,
                               substeps=args.substeps, readout=args.readout,
-                              readout_steps=args.readout_steps)
+                              readout_steps=args.readout_steps, synapses=args.synapses)
         model = make_model(args.model, sizes, args.seed, dynamical=dyn)
     else:
         sizes = args.sizes or (data.n_features, 32, data.n_classes)
@@ -294,6 +294,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="stno/ctrnn: feed the image row by row or pixel by pixel")
     tr.add_argument("--dt", type=float, default=4e-9, help="stno/ctrnn: input time step (s)")
     tr.add_argument("--substeps", type=int, default=8, help="stno/ctrnn: integration substeps per dt")
+    tr.add_argument("--synapses", choices=["ideal", "chain"], default="ideal",
+                    help="stno: ideal trained weights, or RF resonator chains with trained f_r")
     tr.add_argument("--readout", choices=["last", "mean"], default="last")
     tr.add_argument("--readout-steps", type=int, default=1, help="steps averaged by --readout mean")
     tr.add_argument("--seed", type=int, default=0)

@@ -63,7 +63,7 @@ def layer_weights(g: nx.DiGraph, layer: int) -> tuple[np.ndarray, np.ndarray]:
     freqs = []
     for s in srcs:
         a = g.nodes[s]
-        if a["kind"] == "input":
+        if a["kind"] in ("input", "signal"):
             freqs.append(a["frequency"])
         else:
             if a["N"] != 0:
@@ -91,7 +91,7 @@ def layer_weights(g: nx.DiGraph, layer: int) -> tuple[np.ndarray, np.ndarray]:
             g_ki = resonator.lorentzian(f[None, :], f_r[idx, None], prm)
             total += (sign[idx, None] * g_ki).sum(0)
         W[j] = total.numpy()
-        bias[j] = g.nodes[end]["chain_bias"]
+        bias[j] = g.nodes[end].get("chain_bias", 0.0)  # dynamical neurons hold their own bias
     return W, bias
 
 

@@ -21,9 +21,10 @@ import torch
 
 from models import stno
 from models.params import spice_number as num
+from models.units import POWER_UNIT
 
 from . import graph as schema
-from .compiler import CompileError, Netlist, _comment, _pwl
+from .compiler import CompileError, Netlist, _comment, _pwl, layer_weights
 from .cosim import CosimResult, _check_labels, run_chunks
 from .runner import run_netlist
 
@@ -32,6 +33,51 @@ def _check(g: nx.DiGraph) -> None:
     schema.validate(g)
     if g.graph.get("network") != "dynamical":
         raise CompileError(f"this is a {g.graph.get('network')!r} graph, not a dynamical STNO network")
+
+
+def chain_synapses(g: nx.DiGraph) -> bool:
+    return g.graph.get("synapses", "ideal") == "chain"
+
+
+def dynamical_layers(g: nx.DiGraph) -> list[dict]:
+    """Per layer of a dynamical graph: W (n_out, n_in), R (n_out, n_out, recurrent), bias (n_out,)
+    in units of I_th, and the neuron node names by index.
+
+    With chain synapses W is what the chains rectify (``compiler.layer_weights``, crosstalk and
+    orientations included) turned into drive: g_m / I_th times p_max per pixel, or times 1 uW per
+    microwatt of emitted power on the line; ``line_power`` (per layer) then converts the STNOs'
+    emitted power (W) below into those microwatts."""
+    sizes = schema.layer_sizes(g)
+    names = {(a["layer"], a["index"]): n for n, a in g.nodes(data=True)
+             if a["kind"] in ("signal", "neuron")}
+    chain = chain_synapses(g)
+    layers = []
+    for l in range(1, len(sizes)):
+        W = np.zeros((sizes[l], sizes[l - 1]))
+        R = np.zeros((sizes[l], sizes[l]))
+        neurons = [names[(l, j)] for j in range(sizes[l])]
+        for j, n in enumerate(neurons):
+            for src, _, attrs in g.in_edges(n, data=True):
+                if attrs.get("link") != "weight":
+                    continue
+                a = g.nodes[src]
+                (W if a["layer"] == l - 1 else R)[j, a["index"]] = attrs["weight"]
+        line_power = None
+        if chain:
+            G, _ = layer_weights(g, l)                       # V/W
+            sources = [g.nodes[s] for s in schema.sources(g, l)]
+            drive = np.array([g.nodes[n]["g_m"] / g.nodes[n]["I_th"] for n in neurons])
+            per_input = np.array([a["p_max"] if l == 1 else POWER_UNIT for a in sources])
+            W = drive[:, None] * G * per_input[None, :]
+            if l > 1:
+                att = {a["attenuation"] for a in sources}
+                if len(att) != 1:
+                    raise CompileError(f"layer {l - 1}'s neurons differ in attenuation {sorted(att)}; "
+                                       f"the surrogate takes one per layer")
+                line_power = att.pop() / POWER_UNIT
+        bias = np.array([g.nodes[n]["bias"] for n in neurons])
+        layers.append({"W": W, "R": R, "bias": bias, "neurons": neurons, "line_power": line_power})
+    return layers
 
 
 def sequences(g: nx.DiGraph, X: np.ndarray) -> np.ndarray:
@@ -56,13 +102,17 @@ def graph_trajectories(g: nx.DiGraph, X: np.ndarray) -> list[np.ndarray]:
     """The surrogate computed from the graph: every layer's powers at the end of each step."""
     _check(g)
     seq = torch.as_tensor(sequences(g, X))
-    layers = schema.dynamical_layers(g)
+    layers = dynamical_layers(g)
     prm = schema.stno_params(g.nodes[layers[0]["neurons"][0]])
+    line = {L["line_power"] for L in layers[1:]}
+    if len(line) > 1:
+        raise CompileError(f"the surrogate takes one attenuation for every layer, got {sorted(line)}")
     with torch.no_grad():
         traj = stno.network_trajectories(
             seq, [torch.as_tensor(L["W"]) for L in layers], [torch.as_tensor(L["R"]) for L in layers],
             [torch.as_tensor(L["bias"]) for L in layers], float(g.graph["dt"]),
-            int(g.graph["substeps"]), float(g.graph["p_init"]), prm)
+            int(g.graph["substeps"]), float(g.graph["p_init"]), prm,
+            line_power=line.pop() if line else None)
     return [t.numpy() for t in traj]
 
 
@@ -82,7 +132,7 @@ def compile_dynamical(g: nx.DiGraph, X: np.ndarray, reset: float = 0.5e-9,
     _check(g)
     seq = sequences(g, X)
     sizes = schema.layer_sizes(g)
-    layers = schema.dynamical_layers(g)
+    layers = dynamical_layers(g)
     dt, steps, p_init = float(g.graph["dt"]), int(g.graph["steps"]), float(g.graph["p_init"])
     rise = rise_fraction * dt
     if not (reset > 0 and 0 < rise_fraction < 0.1 and 3 * rise < reset):
@@ -128,8 +178,16 @@ def compile_dynamical(g: nx.DiGraph, X: np.ndarray, reset: float = 0.5e-9,
     params = f"ith={num(prm.I_th)} gg={num(prm.Gg)} qnl={num(prm.Q)} rdev={num(prm.R)} prst={num(p_init)}"
     for l, L in enumerate(layers, start=1):
         lines.append(f"* layer {l}: {L['W'].shape[0]} STNOs")
-        src = [f"u0_{i}" for i in range(sizes[0])] if l == 1 else \
-            [f"p{l - 1}_{i}" for i in range(sizes[l - 1])]
+        if l == 1:
+            src = [f"u0_{i}" for i in range(sizes[0])]
+        elif L["line_power"] is None:
+            src = [f"p{l - 1}_{i}" for i in range(sizes[l - 1])]
+        else:
+            # chain synapses read the emitted power P = k_P p R I^2 of the STNOs below, in uW on
+            # the line (the stno_env model's pw output, times the attenuation)
+            src = [f"pw{l - 1}_{i}" for i in range(sizes[l - 1])]
+            lines += [f"Bpw{l - 1}_{i} {s} 0 V = {num(L['line_power'] * prm.k_P / prm.R)}*V(p{l - 1}_{i})"
+                      f"*V(in{l - 1}_{i})*V(in{l - 1}_{i})" for i, s in enumerate(src)]
         for j, name in enumerate(L["neurons"]):
             z = f"z{l}_{j}"
             lines.append(_comment(f"neuron {name}"))

@@ -12,7 +12,8 @@ Graph attributes
                   ("dynamical")
     dynamical only: dt (s, input time step), steps, substeps (of the surrogate's integration),
                   order ("rows" / "pixels"), readout ("last" /
-                  "mean"), readout_steps, p_init (power each sample starts from)
+                  "mean"), readout_steps, p_init (power each sample starts from), and optionally
+                  synapses ("ideal", the default: weight edges; "chain": resonator chains)
 
 Node kinds (attribute ``kind``) and their attributes
     input      layer=0, index, frequency (Hz), p_max (W of a full-scale feature)
@@ -24,9 +25,12 @@ Node kinds (attribute ``kind``) and their attributes
     stno       layer, index, attenuation (RF power fraction reaching the next line), and the
                STNOParams fields: f0, Gg, Q, I_th, R, k_P, N, Z0, I_min_ratio, I_max_ratio
     readout    layer, index, chain_bias (V): an output chain's voltage is a class score
-    signal     layer=0, index: an input of a dynamical network, one value per time step
+    signal     layer=0, index: an input of a dynamical network, one value per time step; with
+               chain synapses also frequency (Hz) and p_max (W of a full-scale value)
     neuron     layer, index, bias (units of I_th), and the STNOParams fields: an STNO of a
-               dynamical network, driven by I = clamp(I_th (bias + sum of weighted inputs))
+               dynamical network, driven by I = clamp(I_th (bias + sum of weighted inputs)); with
+               chain synapses also g_m (A/V, chain voltage to current) and attenuation (fraction
+               of its emitted power on the next layer's line), and f0 is its channel
 
 Edges (attribute ``link``)
     rf   input -> rf_line, stno -> rf_line, rf_line -> first resonator of each chain
@@ -35,6 +39,8 @@ Edges (attribute ``link``)
     weight  signal or neuron -> neuron, with attribute ``weight`` (units of I_th per unit of the
          source: a pixel in [0, 1] or a normalised power); neuron -> neuron of the same layer is a
          recurrent weight
+    A dynamical network with chain synapses links signals / neurons -> rf_line -> chains of
+    resonators -> neuron (rf and dc links, as above), and keeps weight edges for recurrence only.
 """
 from __future__ import annotations
 
@@ -68,6 +74,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
 }
 DYNAMICAL_ATTRS = ("dt", "steps", "substeps", "order", "readout", "readout_steps", "p_init",
                    "readout_scale")
+CHAIN_SYNAPSE_ATTRS = {"signal": ("frequency", "p_max"), "neuron": ("g_m", "attenuation")}
 POSITIVE = {"frequency", "p_max", "g_m", "f_r", "f0", "attenuation"}
 
 
@@ -131,6 +138,17 @@ def validate(g: nx.DiGraph) -> None:
             raise GraphError(f"dynamical graph lacks graph attributes {missing}")
         if not float(g.graph["dt"]) > 0:
             raise GraphError(f"graph attribute dt must be > 0, got {g.graph['dt']!r}")
+        synapses = g.graph.get("synapses", "ideal")
+        if synapses not in ("ideal", "chain"):
+            raise GraphError(f"graph attribute synapses must be 'ideal' or 'chain', got {synapses!r}")
+        if synapses == "chain":
+            for node, attrs in g.nodes(data=True):
+                for name in CHAIN_SYNAPSE_ATTRS.get(attrs["kind"], ()):
+                    value = attrs.get(name)
+                    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                            or not math.isfinite(value) or value <= 0:
+                        raise GraphError(f"node {node!r} ({attrs['kind']}): chain synapses need a "
+                                         f"parameter {name!r} > 0, got {value!r}")
 
 
 def _check_ports(g: nx.DiGraph, node, kind: str, attrs: dict, sizes: list[int]) -> None:
@@ -162,8 +180,8 @@ def _check_ports(g: nx.DiGraph, node, kind: str, attrs: dict, sizes: list[int]) 
     elif kind == "signal":
         need(len(succs) >= 1, "this input feeds no neuron")
     elif kind == "neuron":
-        need(any(g.nodes[q]["layer"] < attrs["layer"] for q in preds),
-             "no weight from the layer below drives this neuron")
+        need(any(g.nodes[q]["layer"] < attrs["layer"] or g.nodes[q]["kind"] == "resonator"
+                 for q in preds), "no weight or chain from the layer below drives this neuron")
 
 
 def layer_sizes(g: nx.DiGraph) -> list[int]:
@@ -240,25 +258,3 @@ def load(path: str) -> nx.DiGraph:
         with open(path) as fh:
             return from_json(fh.read())
     raise GraphError(f"{path}: load a graph from .json or .graphml")
-
-
-def dynamical_layers(g: nx.DiGraph) -> list[dict]:
-    """Per layer of a dynamical graph: W (n_out, n_in), R (n_out, n_out, recurrent), bias (n_out,)
-    in units of I_th, and the neuron node names by index."""
-    import numpy as np
-
-    sizes = layer_sizes(g)
-    names = {(a["layer"], a["index"]): n for n, a in g.nodes(data=True)
-             if a["kind"] in ("signal", "neuron")}
-    layers = []
-    for l in range(1, len(sizes)):
-        W = np.zeros((sizes[l], sizes[l - 1]))
-        R = np.zeros((sizes[l], sizes[l]))
-        neurons = [names[(l, j)] for j in range(sizes[l])]
-        for j, n in enumerate(neurons):
-            for src, _, attrs in g.in_edges(n, data=True):
-                a = g.nodes[src]
-                (W if a["layer"] == l - 1 else R)[j, a["index"]] = attrs["weight"]
-        bias = np.array([g.nodes[n]["bias"] for n in neurons])
-        layers.append({"W": W, "R": R, "bias": bias, "neurons": neurons})
-    return layers

@@ -7,7 +7,8 @@ import torch
 
 from spicegen import graph as schema
 from spicegen.compiler import CompileError
-from spicegen.dynamical import compile_dynamical, cosim_dynamical, graph_trajectories, read_out
+from spicegen.dynamical import (compile_dynamical, cosim_dynamical, dynamical_layers,
+                                graph_trajectories, read_out)
 from training.annotate import to_graph
 from training.datasets import load_digits
 from training.stno_network import CTRNN, DynamicalConfig, DynamicalSTNONetwork, to_sequence
@@ -94,14 +95,14 @@ def test_ctrnn_baseline_shape():
 def test_graph_holds_every_weight_and_round_trips(tmp_path):
     net = DynamicalSTNONetwork(SMALL, seed=2)
     g = to_graph(net)
-    layers = schema.dynamical_layers(g)
+    layers = dynamical_layers(g)
     np.testing.assert_array_equal(layers[0]["W"], net.weights[0].detach().numpy())
     np.testing.assert_array_equal(layers[0]["R"], net.recurrent[0].detach().numpy())
     np.testing.assert_array_equal(layers[1]["bias"], net.biases[1].detach().numpy())
     path = str(tmp_path / "dyn.json")
     schema.save(g, path)
     h = schema.load(path)
-    np.testing.assert_array_equal(schema.dynamical_layers(h)[0]["W"], layers[0]["W"])
+    np.testing.assert_array_equal(dynamical_layers(h)[0]["W"], layers[0]["W"])
     g.edges["u0", "L1.n0"]["weight"] = float("nan")
     with pytest.raises(schema.GraphError, match="weight must be a finite number"):
         schema.validate(g)
@@ -161,3 +162,77 @@ def test_clamped_neurons_still_learn_but_compute_the_same():
     a = net(X)
     net.eval()
     assert torch.equal(a.detach(), net(X).detach())
+
+
+CHAIN = dataclasses.replace(SMALL, synapses="chain")
+
+
+def test_chain_synapses_rectify_the_lorentzian_of_each_channel():
+    """A chain's weight on pixel i is what its resonators rectify from a full-scale carrier at f_i,
+    written out here: V = p_max sum_k (-1)^k K_SD 2 D (f_i - f_k) / (D^2 + (f_i - f_k)^2), turned
+    into drive by g_m / I_th; a layer reading STNOs counts their emitted microwatts."""
+    net = DynamicalSTNONetwork(CHAIN, seed=3)
+    c = CHAIN
+    f_in = np.array(c.frequencies(8))
+    f_r = net.resonance_frequencies(0).detach().numpy()          # (6 chains, 8 resonators)
+    D = c.resonator.alpha * f_r
+    delta = f_in[None, None, :] - f_r[:, :, None]
+    lor = c.resonator.K_SD * 2 * D[:, :, None] * delta / (D[:, :, None] ** 2 + delta ** 2)
+    signs = np.where(np.arange(8) % 2 == 0, 1.0, -1.0)
+    volts = c.p_max * np.einsum("jki,k->ji", lor, signs)
+    W = net.effective_weights()
+    np.testing.assert_allclose(W[0].detach().numpy(), c.g_m * volts / c.stno.I_th, rtol=1e-10)
+    # crosstalk: every chain responds to channels its resonators do not serve
+    assert (np.abs(W[0].detach().numpy()) > 1e-3).all()
+    assert net.line_power == pytest.approx(c.attenuation / 1e-6)
+
+
+def test_chain_synapses_train_and_refuse_a_pulled_oscillator():
+    net = DynamicalSTNONetwork(CHAIN, seed=0)
+    loss = net(torch.rand(4, 64, dtype=torch.float64)).logsumexp(1).sum()
+    loss.backward()
+    assert all(torch.isfinite(o.grad).all() and o.grad.abs().sum() > 0 for o in net.offsets)
+    from models import STNOParams
+    with pytest.raises(ValueError, match="fixed STNO frequencies"):
+        dataclasses.replace(CHAIN, stno=STNOParams(N=1e8))
+    with pytest.warns(RuntimeWarning, match="rings for"):
+        DynamicalSTNONetwork(dataclasses.replace(CHAIN, f_min=1e9, f_max=3e9))
+
+
+def test_chain_graph_and_checkpoint_give_the_same_network(digits, tmp_path):
+    from training.trainer import load_checkpoint, save_checkpoint
+    net = DynamicalSTNONetwork(CHAIN, seed=5)
+    g = to_graph(net)
+    kinds = [a["kind"] for _, a in g.nodes(data=True)]
+    assert kinds.count("resonator") == 8 * 6 + 6 * 4
+    layers = dynamical_layers(g)
+    for L, W in zip(layers, net.effective_weights()):
+        np.testing.assert_allclose(L["W"], W.detach().numpy(), rtol=1e-12)
+    X = digits.X_test[:4]
+    with torch.no_grad():
+        expected = [t.numpy() for t in net.trajectories(torch.as_tensor(X))]
+    for got, want in zip(graph_trajectories(g, X), expected):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+    path = str(tmp_path / "chain.pt")
+    save_checkpoint(net, path)
+    back, _ = load_checkpoint(path)
+    assert back.config == net.config
+    np.testing.assert_array_equal(back.resonance_frequencies(1).detach().numpy(),
+                                  net.resonance_frequencies(1).detach().numpy())
+    del g.nodes["u0"]["frequency"]
+    with pytest.raises(schema.GraphError, match="chain synapses need a parameter 'frequency'"):
+        schema.validate(g)
+
+
+def test_chain_synapse_cosim_matches_the_surrogate(digits):
+    """The chains' netlist: the Lorentzian weights as VCCS (envelope level, as compile_envelope),
+    the hidden STNOs' emitted power P = k_P p R I^2 as a B-source on each line node."""
+    cfg = dataclasses.replace(CHAIN, substeps=64, readout="mean", readout_steps=3)
+    g = to_graph(DynamicalSTNONetwork(cfg, seed=1))
+    net = compile_dynamical(g, digits.X_test[:2])
+    assert net.text.count("Bpw1_") == 6
+    res = cosim_dynamical(g, digits.X_test[:6], digits.y_test[:6] % 4, workers=2, chunk=3)
+    rep = res.report()
+    assert rep["argmax_agreement"] == 1.0
+    for layer in rep["layers"]:
+        assert layer["max_error_p"] < 5e-4

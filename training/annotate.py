@@ -23,30 +23,57 @@ def to_graph(net: RFNetwork | DynamicalSTNONetwork) -> nx.DiGraph:
 
 
 def _dynamical_graph(net: DynamicalSTNONetwork) -> nx.DiGraph:
-    """One node per input and STNO neuron; one edge per trained weight (recurrent ones included),
-    holding the weight in units of I_th."""
+    """One node per input and STNO neuron. Ideal synapses: one edge per trained weight, holding it
+    in units of I_th. Chain synapses: an rf line per layer and chains of resonator nodes (trained
+    f_r in Hz) from it to each neuron, as in the RF network's graph. Recurrent weights are edges
+    between neurons of one layer in both cases."""
     c = net.config
+    chain = c.synapses == "chain"
     g = nx.DiGraph(schema=schema.SCHEMA, network="dynamical", sizes=",".join(map(str, c.sizes)),
                    readout_scale=float(c.readout_scale), dt=float(c.dt), steps=int(c.steps),
                    substeps=int(c.substeps),
                    order=c.order, readout=c.readout, readout_steps=int(c.readout_steps),
-                   p_init=float(c.p_init))
+                   p_init=float(c.p_init), synapses=c.synapses)
     stno_common = dataclasses.asdict(c.stno)
+    res_common = dataclasses.asdict(c.resonator)
+    f_in = c.frequencies(c.sizes[0]) if chain else None
     for i in range(c.sizes[0]):
-        g.add_node(f"u{i}", kind="signal", layer=0, index=i)
+        extra = {"frequency": float(f_in[i]), "p_max": float(c.p_max)} if chain else {}
+        g.add_node(f"u{i}", kind="signal", layer=0, index=i, **extra)
     with torch.no_grad():
+        weights = net.effective_weights()
         for l in range(1, len(c.sizes)):
-            W = net.weights[l - 1].double().tolist()
             R = net.recurrent[l - 1].double().tolist()
             bias = net.biases[l - 1].double().tolist()
             src = [f"u{i}" for i in range(c.sizes[0])] if l == 1 else \
                 [f"L{l - 1}.n{i}" for i in range(c.sizes[l - 1])]
+            f0 = c.frequencies(c.sizes[l]) if chain else None
             for j in range(c.sizes[l]):
+                extra = {"f0": float(f0[j]), "g_m": float(c.g_m),
+                         "attenuation": float(c.attenuation)} if chain else {}
                 g.add_node(f"L{l}.n{j}", kind="neuron", layer=l, index=j, bias=float(bias[j]),
-                           **stno_common)
+                           **{**stno_common, **extra})
+            if chain:
+                line = f"L{l}.line"
+                g.add_node(line, kind="rf_line", layer=l)
+                for s in src:
+                    g.add_edge(s, line, link="rf")
+                f_r = net.resonance_frequencies(l - 1).double().tolist()
+                for j in range(c.sizes[l]):
+                    prev = line
+                    for k, f in enumerate(f_r[j]):
+                        name = f"L{l}.c{j}.r{k}"
+                        g.add_node(name, kind="resonator", layer=l, chain=j, position=k,
+                                   orientation=1 if k % 2 == 0 else -1, **{**res_common, "f_r": float(f)})
+                        g.add_edge(prev, name, link="rf" if prev == line else "dc")
+                        prev = name
+                    g.add_edge(prev, f"L{l}.n{j}", link="dc")
+            else:
+                W = weights[l - 1].double().tolist()
+                for j in range(c.sizes[l]):
+                    for i, s in enumerate(src):
+                        g.add_edge(s, f"L{l}.n{j}", link="weight", weight=float(W[j][i]))
             for j in range(c.sizes[l]):
-                for i, s in enumerate(src):
-                    g.add_edge(s, f"L{l}.n{j}", link="weight", weight=float(W[j][i]))
                 for k in range(c.sizes[l]):
                     if R[j][k] != 0.0:
                         g.add_edge(f"L{l}.n{k}", f"L{l}.n{j}", link="weight", weight=float(R[j][k]))

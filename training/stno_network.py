@@ -7,8 +7,18 @@ dp/dt = 2 Gg [(z - 1) - (z + Q) p] p with the drive z = I / I_th,
     I_j = clamp(I_th (b_j + sum_i W_ji u_i + sum_k R_jk p_k), I_min, I_max)
 
 where u is the layer's input (the pixels, or the powers of the layer below) and R the optional
-recurrent weights within a hidden layer. The synapses are ideal trained weights (controlled sources
-in SPICE). The relaxation time tau = 1 / (2 Gg |z - 1|) is the network's memory: the ratio tau / dt
+recurrent weights within a hidden layer. The feed-forward synapses are either ideal trained weights
+(controlled sources in SPICE) or, with ``synapses="chain"``, RF resonator chains as in the RF network
+(training/rf_network.py): chain j of a layer holds one MTJ resonator per incoming channel, trained
+through its resonance frequency, and rectifies the microwave power on its line,
+
+    I_j = clamp(I_th b_j + g_m sum_i P_i sum_k (-1)^k G(f_i, f_r[j, k]) + I_th sum_k R_jk p_k)
+
+with P_i = p_max x_i for pixels (carried at the input grid's frequencies) and, deeper, the emitted
+power P_i = attenuation k_P p_i R I_i^2 of the STNOs below at their own frequencies f0. Crosstalk
+(the Lorentzian tails) is part of the weights. The chains are taken at envelope level: their
+response is instantaneous, which holds while a resonator's ring time 1 / (2 pi alpha f_r) is short
+against dt (``check_time_step`` warns otherwise). Recurrent weights stay ideal. The relaxation time tau = 1 / (2 Gg |z - 1|) is the network's memory: the ratio tau / dt
 decides what it can remember (benchmarks/stno_sequences.py plots the accuracy against it).
 
 The step: each input step is cut into ``substeps``; in each, every layer advances with
@@ -27,10 +37,14 @@ import warnings
 import torch
 from torch import nn
 
-from models import STNOParams, stno
+from models import ResonatorParams, STNOParams, resonator, stno
+from models.units import POWER_UNIT
+
+from .rf_network import FrequencyGrid
 
 ORDERS = ("rows", "pixels")
 READOUTS = ("last", "mean")
+SYNAPSES = ("ideal", "chain")
 
 
 def to_sequence(X: torch.Tensor, order: str) -> torch.Tensor:
@@ -61,6 +75,16 @@ class DynamicalConfig:
     bias_init: float = 2.5                 # initial drive, in I_th
     grad_leak: float = 0.05                # training only: gradient slope outside the clamps
     stno: STNOParams = STNOParams()
+    synapses: str = "ideal"                # "ideal" weights or RF resonator "chain"s
+    # chain synapses only: channel grid (inputs and each layer's STNOs), input power, amplifier
+    f_min: float = 10e9
+    f_max: float = 30e9
+    grid: str = "geometric"
+    p_max: float = 0.2e-6                  # RF power of a full-scale pixel (W)
+    g_m: float = 3.388e-3                  # chain voltage -> STNO current (A/V)
+    attenuation: float = 0.1               # fraction of an STNO's emitted power on the next line
+    init_spread: float = 1.0               # initial f_r offsets, uniform in +-spread linewidths
+    resonator: ResonatorParams = ResonatorParams(alpha=0.02)
 
     def __post_init__(self) -> None:
         if len(self.sizes) < 2 or min(self.sizes) < 1:
@@ -79,6 +103,26 @@ class DynamicalConfig:
         if not 0 < self.p_init < 1:
             raise ValueError(f"DynamicalConfig.p_init must be in (0, 1): p = 0 is a fixed point "
                              f"the oscillator never leaves, got {self.p_init!r}")
+        if self.synapses not in SYNAPSES:
+            raise ValueError(f"DynamicalConfig.synapses must be one of {SYNAPSES}, got {self.synapses!r}")
+        if self.synapses == "chain":
+            FrequencyGrid(self.f_min, self.f_max, max(self.sizes), self.grid)
+            for name in ("p_max", "g_m", "attenuation"):
+                value = getattr(self, name)
+                if not (math.isfinite(value) and value > 0):
+                    raise ValueError(f"DynamicalConfig.{name} must be > 0, got {value!r}")
+            if self.stno.N != 0:
+                raise ValueError("chain synapses need fixed STNO frequencies: a chain's weights are "
+                                 f"Lorentzians at f0, but STNOParams.N = {self.stno.N} pulls them")
+
+    def frequencies(self, n: int) -> list[float]:
+        """Channel frequencies (Hz) of a line carrying n signals (chain synapses)."""
+        return FrequencyGrid(self.f_min, self.f_max, n, self.grid).frequencies.tolist()
+
+    @property
+    def ring_time(self) -> float:
+        """Slowest resonator's ring time 1 / (2 pi alpha f_min): how long a chain takes to follow."""
+        return 1.0 / (2.0 * math.pi * self.resonator.alpha * self.f_min)
 
     @property
     def tau_min(self) -> float:
@@ -99,6 +143,12 @@ class DynamicalConfig:
             warnings.warn(f"substep dt/substeps = {h:.3g} s exceeds the fastest relaxation time "
                           f"{self.tau_min:.3g} s: the neurons' coupling is not resolved; raise "
                           f"substeps to >= {math.ceil(self.dt / self.tau_min)}", RuntimeWarning)
+        if self.synapses == "chain" and self.ring_time > self.dt / 5:
+            # a chain settles to e^-5 (< 1 %) within a step only below dt / 5
+            warnings.warn(f"the slowest resonator rings for {self.ring_time:.3g} s, more than a "
+                          f"fifth of dt = {self.dt:.3g} s: the chains do not follow the inputs "
+                          f"instantly as the envelope surrogate assumes; raise f_min, alpha or dt",
+                          RuntimeWarning)
         if self.dt > 20 * self.tau_bias:
             warnings.warn(f"dt = {self.dt:.3g} s is {self.dt / self.tau_bias:.0f} relaxation times: "
                           f"the neurons forget each step before the next", RuntimeWarning)
@@ -113,6 +163,8 @@ class DynamicalConfig:
         d = dict(d)
         d["sizes"] = tuple(d["sizes"])
         d["stno"] = STNOParams(**d["stno"])
+        if "resonator" in d:
+            d["resonator"] = ResonatorParams(**d["resonator"])
         return cls(**d)
 
 
@@ -154,12 +206,18 @@ class DynamicalSTNONetwork(_SequenceModel, nn.Module):
         self.weights = nn.ParameterList()
         self.recurrent = nn.ParameterList()
         self.biases = nn.ParameterList()
+        self.offsets = nn.ParameterList()   # chain synapses: f_r offsets in linewidths
         for l, (n_in, n_out) in enumerate(zip(c.sizes[:-1], c.sizes[1:])):
-            # inputs of layer 1 are pixels in [0, 1]; of deeper layers powers in [0, 0.5]
-            gain = 1.5 if l == 0 else 3.0
-            self.weights.append(nn.Parameter(
-                gain * (2 * torch.rand(n_out, n_in, generator=gen, dtype=torch.float64) - 1)
-                / math.sqrt(n_in)))
+            if c.synapses == "chain":
+                self.register_buffer(f"serve_{l}", torch.tensor(c.frequencies(n_in), dtype=torch.float64))
+                self.offsets.append(nn.Parameter(
+                    c.init_spread * (2 * torch.rand(n_out, n_in, generator=gen, dtype=torch.float64) - 1)))
+            else:
+                # inputs of layer 1 are pixels in [0, 1]; of deeper layers powers in [0, 0.5]
+                gain = 1.5 if l == 0 else 3.0
+                self.weights.append(nn.Parameter(
+                    gain * (2 * torch.rand(n_out, n_in, generator=gen, dtype=torch.float64) - 1)
+                    / math.sqrt(n_in)))
             self.biases.append(nn.Parameter(torch.full((n_out,), c.bias_init, dtype=torch.float64)))
             hidden = l < len(c.sizes) - 2
             self.recurrent.append(nn.Parameter(
@@ -170,12 +228,43 @@ class DynamicalSTNONetwork(_SequenceModel, nn.Module):
                 if not (c.recurrent and l < len(c.sizes) - 2):
                     r.zero_()
 
+    def resonance_frequencies(self, layer: int) -> torch.Tensor:
+        """Chain synapses: f_r (n_out, n_in) of layer ``layer`` (0-based); resonator k of every chain
+        serves channel k."""
+        return getattr(self, f"serve_{layer}") * (1.0 + self.config.resonator.alpha * self.offsets[layer])
+
+    def input_scale(self, layer: int) -> float:
+        """Chain synapses: drive in I_th per V/W of chain response and per unit of input, for
+        inputs in pixels (layer 0: watts p_max) or in microwatts of emitted power (deeper)."""
+        c = self.config
+        return c.g_m / c.stno.I_th * (c.p_max if layer == 0 else POWER_UNIT)
+
+    def effective_weights(self) -> list[torch.Tensor]:
+        """Feed-forward weights in I_th per unit of input: trained ones, or the chains' rectified
+        response (crosstalk included) to each channel."""
+        if self.config.synapses == "ideal":
+            return list(self.weights)
+        out = []
+        for l in range(len(self.offsets)):
+            freqs = getattr(self, f"serve_{l}")
+            G = resonator.chain_weights(freqs, self.resonance_frequencies(l), self.config.resonator)
+            out.append(self.input_scale(l) * G)
+        return out
+
+    @property
+    def line_power(self) -> float | None:
+        """Factor from an STNO's emitted power (W) to what the next layer's chains read (uW)."""
+        c = self.config
+        return c.attenuation / POWER_UNIT if c.synapses == "chain" else None
+
     def trajectories(self, X: torch.Tensor) -> list[torch.Tensor]:
         """Power of every layer at the end of each input step: list of (N, steps, width)."""
         c = self.config
-        traj = stno.network_trajectories(self.sequence(X), list(self.weights), list(self.recurrent),
-                                         list(self.biases), c.dt, c.substeps, c.p_init, c.stno,
-                                         grad_leak=c.grad_leak if self.training else 0.0)
+        traj = stno.network_trajectories(self.sequence(X), self.effective_weights(),
+                                         list(self.recurrent), list(self.biases), c.dt, c.substeps,
+                                         c.p_init, c.stno,
+                                         grad_leak=c.grad_leak if self.training else 0.0,
+                                         line_power=self.line_power)
         for l, tr in enumerate(traj):
             if not torch.isfinite(tr).all():
                 raise FloatingPointError(f"the STNO surrogate diverged: layer {l + 1} produced a "
