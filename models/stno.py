@@ -207,8 +207,9 @@ def spice_subckt(prm: STNOParams, fidelity: str) -> str:
     Ports, envelope: ``in p pw df``. ``in`` is the DC drive: the device is the resistor R from ``in``
     to ground, so I = V(in) / R. ``p`` is the normalised power, ``pw`` the emitted power
     (1 V = 1 uW), ``df`` the frequency shift from f0 (1 V = 1 MHz).
-    The envelope family also holds ``stno_seq in p rst``: the power equation alone, with a reset
-    input for sequence networks that run many samples in one transient.
+    The envelope family also holds ``stno_seq in p rst run``: the power equation alone, for
+    sequence networks that run many samples in one transient. ``run`` (0..1) scales the dynamics
+    and ``rst`` (0..1) pulls p to prst at the rate krst, so that every sample starts from one state.
     Ports, rf: ``in out p``. ``out`` is the carrier voltage, sized so that it delivers P_out into Z0.
     Initial power: set it with :func:`initial_condition` (p = 0 is a fixed point, as in the device,
     where thermal noise starts the oscillation).
@@ -227,12 +228,12 @@ def spice_subckt(prm: STNOParams, fidelity: str) -> str:
             f"Bdf df 0 V = nshift*V(p)/{spice_number(TWO_PI * FREQ_UNIT)}",
             ".ends stno_env",
             "",
-            f".subckt stno_seq in p rst params: {_subckt_params(prm)} prst=0.01",
-            "* the same power equation, for sequence networks: while V(rst) = 1 the dynamics stop",
-            "* and a stiff pull (10 ps) holds p at prst, so that every sample starts from one state",
+            f".subckt stno_seq in p rst run params: {_subckt_params(prm)} prst=0.01 krst=1e13",
+            "* the same power equation, for sequence networks: V(run) scales the dynamics, and",
+            "* V(rst) pulls p to prst at the rate krst (stiff: meant for the Gear integrator)",
             "Rdev in 0 {rdev}",
             "Cs s 0 1",
-            f"Bs 0 s I = (1 - V(rst))*{dpdt} - 1e11*V(rst)*(V(s) - prst)",
+            f"Bs 0 s I = V(run)*{dpdt} - krst*V(rst)*(V(s) - prst)",
             "Bp p 0 V = max(V(s),0)",
             ".ends stno_seq",
         ])

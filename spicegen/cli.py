@@ -135,13 +135,15 @@ def _cmd_cosim(args: argparse.Namespace) -> int:
     X, y = data.X_test, data.y_test
     if args.limit:
         X, y = X[: args.limit], y[: args.limit]
+    chunk = {"chunk": args.chunk} if args.chunk else {}   # each kind of network has its default
     if g.graph["network"] == "dynamical":
         from .dynamical import cosim_dynamical
         if args.fidelity == "rf":
-            raise ValueError("a dynamical STNO network with ideal weights has no carriers: "
-                             "co-simulate it at envelope fidelity")
-        result = cosim_dynamical(g, X, y, workers=args.workers, chunk=args.chunk,
-                                 backend=args.backend, progress=not args.quiet)
+            raise ValueError("dynamical STNO networks are co-simulated at envelope fidelity (their "
+                             "chains, if any, as Lorentzian weights): drop --fidelity rf")
+        result = cosim_dynamical(g, X, y, workers=args.workers, backend=args.backend,
+                                 progress=not args.quiet, points_per_step=args.points_per_step,
+                                 **chunk)
     elif args.fidelity == "rf":
         from .cosim import cosim_rf
         if len(X) > 10:
@@ -152,7 +154,7 @@ def _cmd_cosim(args: argparse.Namespace) -> int:
                           progress=not args.quiet)
     else:
         result = cosim_envelope(g, X, y, window=args.window, workers=args.workers,
-                                chunk=args.chunk, backend=args.backend, progress=not args.quiet)
+                                backend=args.backend, progress=not args.quiet, **chunk)
     rep = result.report()
     print(format_report(rep))
     import os
@@ -318,7 +320,11 @@ def build_parser() -> argparse.ArgumentParser:
     co.add_argument("--window", type=float, default=200e-9,
                     help="seconds each sample is applied before the read-out")
     co.add_argument("--workers", type=int, default=2, help="parallel ngspice processes")
-    co.add_argument("--chunk", type=int, default=45, help="samples per ngspice run")
+    co.add_argument("--chunk", type=int,
+                    help="samples per ngspice run (default 45 for rf graphs, 60 for dynamical)")
+    co.add_argument("--points-per-step", type=int, default=8,
+                    help="dynamical: fixed integration steps per input step dt (the circuit's "
+                         "error halves with each doubling, and its time doubles)")
     co.add_argument("--backend", choices=BACKENDS, default="subprocess")
     co.add_argument("--lp-ratio", type=float,
                     help="rf: read-out low-pass corner as a fraction of the lowest carrier on a "

@@ -123,57 +123,80 @@ def read_out(g: nx.DiGraph, traj: np.ndarray) -> np.ndarray:
     return traj[:, -int(g.graph["readout_steps"]):].mean(1)
 
 
-def compile_dynamical(g: nx.DiGraph, X: np.ndarray, reset: float = 0.5e-9,
-                      rise_fraction: float = 1e-3, title: str = "") -> Netlist:
+def _bpwl(name: str, node: str, times: list[float], values: list[float], t_hold: float) -> str:
+    """Breakpoint-free PWL source: a B-source pwl() of time. ngspice extrapolates past its last
+    point, so the last value is held to ``t_hold``."""
+    pairs = ", ".join(f"{num(t)}, {num(v)}" for t, v in zip(times + [t_hold], values + [values[-1]]))
+    return f"B{name} {node} 0 V = pwl(time, {pairs})"
+
+
+def compile_dynamical(g: nx.DiGraph, X: np.ndarray, points_per_step: int = 8, reset_steps: int = 4,
+                      title: str = "") -> Netlist:
     """Netlist playing the samples X (flat images or (N, steps, inputs)) one after another.
 
-    ``read_times`` has shape (N, steps): the end of every step of every sample.
+    Fixed-step Gear integration with h = dt / points_per_step and no breakpoints. A PWL source's
+    corners are breakpoints, and after each one ngspice restarts from a step a hundred times
+    smaller and doubles its way back: with adaptive steps that made ~180 time points per sample,
+    whatever the tolerances. Here every level change is a linear ramp exactly one step h wide,
+    from the instant the surrogate switches, in a B-source pwl() that sets no breakpoint; an
+    integrator that evaluates the input at the end of each step (backward Euler) then sees each
+    step's exact input integral, wherever the grid falls. The same holds for the two gates of each
+    sample's reset (``reset_steps`` steps): ``run`` ramps the dynamics off over the step after a
+    sample's last read and back on from its start, and ``rst`` pulls every STNO to p_init in
+    between. Gear, not the trapezoid, because the pull is stiff and the trapezoid rings on it.
+
+    ``read_times`` has shape (N, steps): the end of every step of every sample. Read them with
+    :func:`read_trajectories`.
     """
     _check(g)
     seq = sequences(g, X)
     sizes = schema.layer_sizes(g)
     layers = dynamical_layers(g)
     dt, steps, p_init = float(g.graph["dt"]), int(g.graph["steps"]), float(g.graph["p_init"])
-    rise = rise_fraction * dt
-    if not (reset > 0 and 0 < rise_fraction < 0.1 and 3 * rise < reset):
-        raise CompileError(f"need 0 < rise_fraction < 0.1 and a reset longer than 3 input ramps "
-                           f"({3 * rise:g} s), got reset={reset}, rise_fraction={rise_fraction}")
+    if points_per_step < 2 or reset_steps < 4:
+        raise CompileError(f"need points_per_step >= 2 and reset_steps >= 4 (ramp off, pull on, "
+                           f"pull off, ramp on), got {points_per_step} and {reset_steps}")
+    h = dt / points_per_step
     n = len(seq)
-    period = reset + steps * dt
-    starts = np.arange(n) * period + reset          # first input step of each sample
+    period = reset_steps * h + steps * dt
+    starts = np.arange(n) * period + reset_steps * h     # first input step of each sample
+    ends = starts + steps * dt
     read_times = starts[:, None] + dt * (np.arange(steps)[None, :] + 1)
+    t_stop = n * period
+    t_hold = 2 * t_stop
     prm = schema.stno_params(g.nodes[layers[0]["neurons"][0]])
     lines = [f"* spicegen dynamical STNO netlist {title}".rstrip(),
              _comment(f"network sizes {','.join(map(str, sizes))}, {n} samples of {steps} steps "
-                      f"of {dt:g} s"),
-             # reltol 1e-4 and a step of at most dt/2: the circuit's own error stays ~2e-4 of p,
-             # below the surrogate's at 8 substeps (~1.6e-3), 2.5x faster than reltol 1e-6 and
-             # dt/20 (measured on 30 digits, 64 hidden STNOs)
-             ".options reltol=1e-4 abstol=1e-15 vntol=1e-12",
+                      f"of {dt:g} s, fixed step {h:g} s"),
+             # trtol huge: the local-truncation-error control stays inert and the step stays h
+             ".options method=gear trtol=1e9 reltol=1e-4 abstol=1e-15 vntol=1e-12",
              stno.spice_subckt(prm, "envelope")]
-    # the reset gate: 1 during each sample's reset interval
-    gate_t, gate_v = [0.0], [1.0]
-    for s in starts:
-        gate_t += [s - rise, s]
-        gate_v += [1.0, 0.0]
-        if s + steps * dt + rise < n * period:
-            gate_t += [s + steps * dt, s + steps * dt + rise]
-            gate_v += [0.0, 1.0]
-    lines.append(f"Vrst rst 0 {_pwl(np.array(gate_t), np.array(gate_v))}")
-    lines.append("* inputs: one PWL level per step; the first level comes up as the reset lets go")
+    # gates: run = 1 while a sample plays; rst = 1 in the middle of each reset
+    run_t, run_v, rst_t, rst_v = [0.0], [0.0], [0.0], [1.0]
+    for k, (s, e) in enumerate(zip(starts, ends)):
+        run_t += [s, s + h]
+        run_v += [0.0, 1.0]
+        rst_t += [s - h, s]
+        rst_v += [1.0, 0.0]
+        if k < n - 1:
+            run_t += [e, e + h]
+            run_v += [1.0, 0.0]
+            rst_t += [e + h, e + 2 * h]
+            rst_v += [0.0, 1.0]
+    lines.append(_bpwl("run", "run", run_t, run_v, t_hold))
+    lines.append(_bpwl("rst", "rst", rst_t, rst_v, t_hold))
+    lines.append("* inputs: one level per step, each change a ramp one step wide")
     for i in range(sizes[0]):
         t_pts, v_pts = [0.0], [0.0]
         level = 0.0
         for s, x in zip(starts, seq[:, :, i]):
             for k, v in enumerate(x):
-                # the first level comes up with the gate's fall (the previous sample's last level
-                # is held through the reset, where it drives nothing); later ones switch centred on
-                # the step boundary, where the surrogate switches
-                t0 = s - rise if k == 0 else s + k * dt - rise / 2
-                t_pts += [t0, t0 + rise]
+                # the first level comes up inside the reset, where it drives nothing
+                t0 = s - 2 * h if k == 0 else s + k * dt
+                t_pts += [t0, t0 + h]
                 v_pts += [level, v]
                 level = v
-        lines.append(f"Vu{i} u0_{i} 0 {_pwl(np.array(t_pts), np.array(v_pts))}")
+        lines.append(_bpwl(f"u{i}", f"u0_{i}", t_pts, v_pts, t_hold))
     i_min, i_max = prm.I_min_ratio * prm.I_th, prm.I_max_ratio * prm.I_th
     params = f"ith={num(prm.I_th)} gg={num(prm.Gg)} qnl={num(prm.Q)} rdev={num(prm.R)} prst={num(p_init)}"
     for l, L in enumerate(layers, start=1):
@@ -198,21 +221,46 @@ def compile_dynamical(g: nx.DiGraph, X: np.ndarray, reset: float = 0.5e-9,
                       if w != 0.0]
             lines.append(f"Ba{l}_{j} 0 in{l}_{j} I = min(max({num(prm.I_th)}*V({z}), {num(i_min)}), "
                          f"{num(i_max)})")
-            lines.append(f"Xs{l}_{j} in{l}_{j} p{l}_{j} rst stno_seq params: {params}")
+            lines.append(f"Xs{l}_{j} in{l}_{j} p{l}_{j} rst run stno_seq params: {params}")
     lines.append(" ".join([".ic"] + [f"v(xs{l}_{j}.s)={num(p_init)}" for l, L in enumerate(layers, 1)
                                     for j in range(len(L["neurons"]))]))
     hidden = [[f"v(p{l}_{j})" for j in range(sizes[l])] for l in range(1, len(sizes) - 1)]
     outputs = [f"v(p{len(sizes) - 1}_{j})" for j in range(sizes[-1])]
-    lines.append(".save " + " ".join(outputs + [v for h in hidden for v in h]))
-    t_stop = n * period
-    lines.append(f".tran {num(dt / 100)} {num(t_stop)} 0 {num(dt / 2)}")
+    lines.append(".save " + " ".join(outputs + [v for layer in hidden for v in layer]))
+    lines.append(f".tran {num(h)} {num(t_stop)} 0 {num(h)}")
     lines.append(".end")
     return Netlist("\n".join(lines) + "\n", read_times, outputs, hidden, n)
 
 
+def read_trajectories(res, net: Netlist) -> list[np.ndarray]:
+    """Every layer's powers at the read times, (N, steps, n) per layer, from a run of
+    :func:`compile_dynamical`'s netlist.
+
+    A step end within a sample is a kink: the inputs switch there. It is extrapolated from the last
+    two time points before it (their line is the trajectory up to the kink). At a sample's last
+    step end the ``run`` gate freezes the dynamics within one step, so the first time point from
+    there on holds the read-out itself.
+    """
+    t = res.scale
+    times = net.read_times
+    left = np.clip(np.searchsorted(t, times, side="right") - 1, 1, len(t) - 1)
+    t1, t0 = t[left], t[left - 1]
+    frozen = np.searchsorted(t, times[:, -1] * (1 - 1e-12))
+    out = []
+    for names in net.hidden + [net.outputs]:
+        traj = []
+        for name in names:
+            v = res[name]
+            at = v[left] + (v[left] - v[left - 1]) / (t1 - t0) * (times - t1)
+            at[:, -1] = v[frozen]
+            traj.append(at)
+        out.append(np.stack(traj, axis=-1))
+    return out
+
+
 def cosim_dynamical(g: nx.DiGraph, X: np.ndarray, y: np.ndarray, workers: int = 2,
-                    chunk: int | None = 60, backend: str = "subprocess",
-                    progress: bool = False) -> CosimResult:
+                    chunk: int | None = 60, backend: str = "subprocess", progress: bool = False,
+                    points_per_step: int = 8) -> CosimResult:
     """A test set through ngspice beside the graph's surrogate; layers compared at the read-out.
 
     Samples are time-multiplexed, ``chunk`` per run, runs on ``workers`` processes (measured in
@@ -226,18 +274,14 @@ def cosim_dynamical(g: nx.DiGraph, X: np.ndarray, y: np.ndarray, workers: int = 
     waveforms: dict[str, np.ndarray] = {}
 
     def run_piece(sl: slice) -> list[np.ndarray]:
-        net = compile_dynamical(g, seq[sl])
+        net = compile_dynamical(g, seq[sl], points_per_step=points_per_step)
         res = run_netlist(net.text, backend, timeout=600)
         t = res.scale
         if sl.start == 0:
             keep = t <= net.read_times[min(4, net.n_samples - 1), -1]
             waveforms.update({"t": t[keep], "outputs": np.stack([res[v][keep] for v in net.outputs]),
                               "read_times": net.read_times[:5, -1]})
-        out = []
-        for names in net.hidden + [net.outputs]:
-            traj = np.stack([np.interp(net.read_times, t, res[v]) for v in names], axis=-1)
-            out.append(read_out(g, traj))
-        return out
+        return [read_out(g, traj) for traj in read_trajectories(res, net)]
 
     circuit, runs = run_chunks(run_piece, len(seq), chunk, workers, backend, progress)
     seconds = time.perf_counter() - start

@@ -42,7 +42,7 @@ def test_dynamical_network_train_export_cosim(tmp_path, capsys):
     assert main(["export", "--checkpoint", ckpt, "--out", graph]) == 0
     assert "weights" in capsys.readouterr().out
     assert main(["cosim", "--graph", graph, "--limit", "12", "--chunk", "6", "--out",
-                 str(tmp_path / "cosim"), "--quiet"]) == 0
+                 str(tmp_path / "cosim"), "--points-per-step", "32", "--quiet"]) == 0
     assert "STNO power error" in capsys.readouterr().out
     import json
     with open(tmp_path / "cosim" / "report.json") as fh:
