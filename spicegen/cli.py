@@ -322,9 +322,10 @@ def build_parser() -> argparse.ArgumentParser:
     co.add_argument("--workers", type=int, default=2, help="parallel ngspice processes")
     co.add_argument("--chunk", type=int,
                     help="samples per ngspice run (default 45 for rf graphs, 60 for dynamical)")
-    co.add_argument("--points-per-step", type=int, default=8,
-                    help="dynamical: fixed integration steps per input step dt (the circuit's "
-                         "error halves with each doubling, and its time doubles)")
+    co.add_argument("--points-per-step", type=int,
+                    help="dynamical: fixed integration steps per input step dt (default: the "
+                         "surrogate's substeps, at least 8); the circuit's error halves with each "
+                         "doubling, and its time doubles")
     co.add_argument("--backend", choices=BACKENDS, default="subprocess")
     co.add_argument("--lp-ratio", type=float,
                     help="rf: read-out low-pass corner as a fraction of the lowest carrier on a "

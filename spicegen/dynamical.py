@@ -2,10 +2,11 @@
 
 The netlist plays samples one after another in one transient. Each sample gets a reset interval,
 during which every STNO is held at the surrogate's starting power p_init (``stno_seq``'s reset
-input; the inputs hold the previous sample's last level, which drives nothing), then ``steps``
-input steps of ``dt`` seconds, each a PWL level. A neuron's drive is a 1-Ohm summing node fed by
-one linear VCCS per weight (inputs and powers in, units of I_th out) and its bias, turned into the
-clamped current I_th z by a B-source amplifier.
+input), then ``steps`` input steps of ``dt`` seconds, each a level of a breakpoint-free source
+(``compile_dynamical`` says why). A neuron's drive is a 1-Ohm summing node fed by one linear VCCS
+per weight (inputs and powers in, units of I_th out) and its bias, turned into the clamped current
+I_th z by a B-source amplifier. With chain synapses the weights are the chains' Lorentzian
+responses and a hidden layer's line carries its STNOs' emitted power.
 The outputs are the powers of the last layer, sampled at the ends of the steps, exactly where the
 surrogate (models.stno.network_trajectories) reports them.
 
@@ -130,59 +131,65 @@ def _bpwl(name: str, node: str, times: list[float], values: list[float], t_hold:
     return f"B{name} {node} 0 V = pwl(time, {pairs})"
 
 
-def compile_dynamical(g: nx.DiGraph, X: np.ndarray, points_per_step: int = 8, reset_steps: int = 4,
-                      title: str = "") -> Netlist:
+def default_points_per_step(g: nx.DiGraph) -> int:
+    """The circuit steps at the surrogate's substep, and at least 8 times per input step."""
+    return max(8, int(g.graph["substeps"]))
+
+
+def compile_dynamical(g: nx.DiGraph, X: np.ndarray, points_per_step: int | None = None,
+                      reset_steps: int = 6, title: str = "") -> Netlist:
     """Netlist playing the samples X (flat images or (N, steps, inputs)) one after another.
 
-    Fixed-step Gear integration with h = dt / points_per_step and no breakpoints. A PWL source's
-    corners are breakpoints, and after each one ngspice restarts from a step a hundred times
-    smaller and doubles its way back: with adaptive steps that made ~180 time points per sample,
-    whatever the tolerances. Here every level change is a linear ramp exactly one step h wide,
-    from the instant the surrogate switches, in a B-source pwl() that sets no breakpoint; an
-    integrator that evaluates the input at the end of each step (backward Euler) then sees each
-    step's exact input integral, wherever the grid falls. The same holds for the two gates of each
-    sample's reset (``reset_steps`` steps): ``run`` ramps the dynamics off over the step after a
-    sample's last read and back on from its start, and ``rst`` pulls every STNO to p_init in
-    between. Gear, not the trapezoid, because the pull is stiff and the trapezoid rings on it.
+    Fixed-step trapezoidal integration with h = dt / points_per_step (default:
+    ``default_points_per_step``) and no breakpoints. A PWL source's corners are breakpoints, and
+    after each one ngspice restarts from a step a hundred times smaller and doubles its way back:
+    with adaptive steps that made ~180 time points per sample, whatever the tolerances. Here every
+    level change is a linear ramp exactly one step wide, centred on the instant the surrogate
+    switches, in a B-source pwl() that sets no breakpoint; the trapezoid integrates such a ramp to
+    the step's exact integral wherever its grid falls (the interpolation errors at the ramp's two
+    corners cancel). So do the gates of each sample's reset (``reset_steps`` steps): ``run`` ramps
+    the dynamics off around a sample's last read and on around the next start, and ``rst`` pulls
+    every STNO to p_init in between, at the rate 2/h, which the trapezoid completes in one step
+    without ringing.
 
     ``read_times`` has shape (N, steps): the end of every step of every sample. Read them with
-    :func:`read_trajectories`.
+    :func:`read_trajectories`; the run lasts two steps past the last sample for its read-out.
     """
     _check(g)
     seq = sequences(g, X)
     sizes = schema.layer_sizes(g)
     layers = dynamical_layers(g)
     dt, steps, p_init = float(g.graph["dt"]), int(g.graph["steps"]), float(g.graph["p_init"])
-    if points_per_step < 2 or reset_steps < 4:
-        raise CompileError(f"need points_per_step >= 2 and reset_steps >= 4 (ramp off, pull on, "
-                           f"pull off, ramp on), got {points_per_step} and {reset_steps}")
+    points_per_step = points_per_step or default_points_per_step(g)
+    if points_per_step < 2 or reset_steps < 6:
+        raise CompileError(f"need points_per_step >= 2 and reset_steps >= 6 (run off, read, pull "
+                           f"on, pull, pull off, run on), got {points_per_step} and {reset_steps}")
     h = dt / points_per_step
     n = len(seq)
     period = reset_steps * h + steps * dt
     starts = np.arange(n) * period + reset_steps * h     # first input step of each sample
     ends = starts + steps * dt
     read_times = starts[:, None] + dt * (np.arange(steps)[None, :] + 1)
-    t_stop = n * period
+    t_stop = n * period + 2 * h                          # room for the last sample's frozen read
     t_hold = 2 * t_stop
     prm = schema.stno_params(g.nodes[layers[0]["neurons"][0]])
     lines = [f"* spicegen dynamical STNO netlist {title}".rstrip(),
              _comment(f"network sizes {','.join(map(str, sizes))}, {n} samples of {steps} steps "
                       f"of {dt:g} s, fixed step {h:g} s"),
              # trtol huge: the local-truncation-error control stays inert and the step stays h
-             ".options method=gear trtol=1e9 reltol=1e-4 abstol=1e-15 vntol=1e-12",
+             ".options method=trap trtol=1e9 reltol=1e-4 abstol=1e-15 vntol=1e-12",
              stno.spice_subckt(prm, "envelope")]
-    # gates: run = 1 while a sample plays; rst = 1 in the middle of each reset
+    # gates, each change a ramp one step wide: run = 1 while a sample plays (off by e + h/2, so
+    # the first time point after that holds the read-out); rst = 1 for one step in the middle
+    half = h / 2
     run_t, run_v, rst_t, rst_v = [0.0], [0.0], [0.0], [1.0]
-    for k, (s, e) in enumerate(zip(starts, ends)):
-        run_t += [s, s + h]
-        run_v += [0.0, 1.0]
-        rst_t += [s - h, s]
+    for s, e in zip(starts, ends):
+        rst_t += [s - 3 * half, s - half]
         rst_v += [1.0, 0.0]
-        if k < n - 1:
-            run_t += [e, e + h]
-            run_v += [1.0, 0.0]
-            rst_t += [e + h, e + 2 * h]
-            rst_v += [0.0, 1.0]
+        run_t += [s - half, s + half, e - half, e + half]
+        run_v += [0.0, 1.0, 1.0, 0.0]
+        rst_t += [e + 3 * half, e + 5 * half]
+        rst_v += [0.0, 1.0]
     lines.append(_bpwl("run", "run", run_t, run_v, t_hold))
     lines.append(_bpwl("rst", "rst", rst_t, rst_v, t_hold))
     lines.append("* inputs: one level per step, each change a ramp one step wide")
@@ -193,12 +200,13 @@ def compile_dynamical(g: nx.DiGraph, X: np.ndarray, points_per_step: int = 8, re
             for k, v in enumerate(x):
                 # the first level comes up inside the reset, where it drives nothing
                 t0 = s - 2 * h if k == 0 else s + k * dt
-                t_pts += [t0, t0 + h]
+                t_pts += [t0 - half, t0 + half]
                 v_pts += [level, v]
                 level = v
         lines.append(_bpwl(f"u{i}", f"u0_{i}", t_pts, v_pts, t_hold))
     i_min, i_max = prm.I_min_ratio * prm.I_th, prm.I_max_ratio * prm.I_th
-    params = f"ith={num(prm.I_th)} gg={num(prm.Gg)} qnl={num(prm.Q)} rdev={num(prm.R)} prst={num(p_init)}"
+    params = (f"ith={num(prm.I_th)} gg={num(prm.Gg)} qnl={num(prm.Q)} rdev={num(prm.R)} "
+              f"prst={num(p_init)} krst={num(2 / h)}")
     for l, L in enumerate(layers, start=1):
         lines.append(f"* layer {l}: {L['W'].shape[0]} STNOs")
         if l == 1:
@@ -232,20 +240,20 @@ def compile_dynamical(g: nx.DiGraph, X: np.ndarray, points_per_step: int = 8, re
     return Netlist("\n".join(lines) + "\n", read_times, outputs, hidden, n)
 
 
-def read_trajectories(res, net: Netlist) -> list[np.ndarray]:
+def read_trajectories(res, net: Netlist, h: float) -> list[np.ndarray]:
     """Every layer's powers at the read times, (N, steps, n) per layer, from a run of
-    :func:`compile_dynamical`'s netlist.
+    :func:`compile_dynamical`'s netlist at the step h.
 
-    A step end within a sample is a kink: the inputs switch there. It is extrapolated from the last
-    two time points before it (their line is the trajectory up to the kink). At a sample's last
-    step end the ``run`` gate freezes the dynamics within one step, so the first time point from
-    there on holds the read-out itself.
+    A step end within a sample is where the inputs switch, over the step h around it. It is
+    extrapolated from the last two time points before that ramp (their line is the trajectory up
+    to it). At a sample's last step end the ``run`` gate has frozen the dynamics by h/2 later, so
+    the first time point from there on holds the read-out itself.
     """
     t = res.scale
     times = net.read_times
-    left = np.clip(np.searchsorted(t, times, side="right") - 1, 1, len(t) - 1)
+    left = np.clip(np.searchsorted(t, times - h / 2, side="right") - 1, 1, len(t) - 1)
     t1, t0 = t[left], t[left - 1]
-    frozen = np.searchsorted(t, times[:, -1] * (1 - 1e-12))
+    frozen = np.searchsorted(t, times[:, -1] + h / 2 * (1 - 1e-6))
     out = []
     for names in net.hidden + [net.outputs]:
         traj = []
@@ -260,7 +268,7 @@ def read_trajectories(res, net: Netlist) -> list[np.ndarray]:
 
 def cosim_dynamical(g: nx.DiGraph, X: np.ndarray, y: np.ndarray, workers: int = 2,
                     chunk: int | None = 60, backend: str = "subprocess", progress: bool = False,
-                    points_per_step: int = 8) -> CosimResult:
+                    points_per_step: int | None = None) -> CosimResult:
     """A test set through ngspice beside the graph's surrogate; layers compared at the read-out.
 
     Samples are time-multiplexed, ``chunk`` per run, runs on ``workers`` processes (measured in
@@ -272,16 +280,17 @@ def cosim_dynamical(g: nx.DiGraph, X: np.ndarray, y: np.ndarray, workers: int = 
     y = _check_labels(seq, y)
     start = time.perf_counter()
     waveforms: dict[str, np.ndarray] = {}
+    pps = points_per_step or default_points_per_step(g)
 
     def run_piece(sl: slice) -> list[np.ndarray]:
-        net = compile_dynamical(g, seq[sl], points_per_step=points_per_step)
+        net = compile_dynamical(g, seq[sl], points_per_step=pps)
         res = run_netlist(net.text, backend, timeout=600)
         t = res.scale
         if sl.start == 0:
             keep = t <= net.read_times[min(4, net.n_samples - 1), -1]
             waveforms.update({"t": t[keep], "outputs": np.stack([res[v][keep] for v in net.outputs]),
                               "read_times": net.read_times[:5, -1]})
-        return [read_out(g, traj) for traj in read_trajectories(res, net)]
+        return [read_out(g, traj) for traj in read_trajectories(res, net, float(g.graph["dt"]) / pps)]
 
     circuit, runs = run_chunks(run_piece, len(seq), chunk, workers, backend, progress)
     seconds = time.perf_counter() - start

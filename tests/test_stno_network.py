@@ -120,8 +120,8 @@ def test_graph_surrogate_equals_the_trained_network(digits):
 def test_transient_cosim_converges_to_the_surrogate(digits):
     """Time-multiplexed samples with a reset between them, integrated at a fixed step h = dt /
     points_per_step: against a surrogate whose own step is resolved (256 substeps) the circuit's
-    error halves with h (first order: the ramps and gates are exact for backward Euler, not for
-    Gear) and stays below 1e-3 of normalised power at 32 points per step."""
+    error falls about tenfold from 8 to 32 points per step (measured 3.9e-4 -> 3.9e-5 of
+    normalised power on this network), so the ramps and gates cost no accuracy order."""
     cfg = dataclasses.replace(SMALL, substeps=256, readout="mean", readout_steps=3)
     g = to_graph(DynamicalSTNONetwork(cfg, seed=1))
     X, y = digits.X_test[:6], digits.y_test[:6] % 4
@@ -132,11 +132,11 @@ def test_transient_cosim_converges_to_the_surrogate(digits):
         assert res.runs == 2
         assert rep["argmax_agreement"] == 1.0
         errors[pps] = max(layer["max_error_p"] for layer in rep["layers"])   # outputs are ~0.4
-    assert errors[32] < errors[8] / 3
-    assert errors[32] < 1e-3
+    assert errors[32] < errors[8] / 5
+    assert errors[32] < 1e-4
     # the reset works: sample 3 opens the second run and sample 2 closes the first, yet both
     # match the surrogate, which starts every sample from p_init
-    np.testing.assert_allclose(res.circuit[-1][2:4], res.surrogate[-1][2:4], atol=1e-3)
+    np.testing.assert_allclose(res.circuit[-1][2:4], res.surrogate[-1][2:4], atol=1e-4)
 
 
 def test_the_circuit_runs_at_one_fixed_step_without_breakpoints(digits):
@@ -151,7 +151,7 @@ def test_the_circuit_runs_at_one_fixed_step_without_breakpoints(digits):
     steps = np.diff(t)
     assert np.allclose(steps[-100:], h, rtol=1e-6)
     assert np.sum(~np.isclose(steps, h, rtol=1e-6)) <= 12       # the start-up only
-    assert len(t) <= 3 * (4 + 8 * 8) + 13
+    assert len(t) <= 3 * (6 + 8 * 8) + 2 + 13
 
 
 def test_netlist_rejects_a_wrong_sequence_and_a_wrong_graph(digits):
@@ -250,8 +250,7 @@ def test_chain_synapse_cosim_matches_the_surrogate(digits):
     g = to_graph(DynamicalSTNONetwork(cfg, seed=1))
     net = compile_dynamical(g, digits.X_test[:2])
     assert net.text.count("Bpw1_") == 6
-    res = cosim_dynamical(g, digits.X_test[:6], digits.y_test[:6] % 4, workers=2, chunk=3,
-                          points_per_step=32)
+    res = cosim_dynamical(g, digits.X_test[:6], digits.y_test[:6] % 4, workers=2, chunk=3)
     rep = res.report()
     assert rep["argmax_agreement"] == 1.0
     for layer in rep["layers"]:
