@@ -101,7 +101,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     kinds = [a["kind"] for _, a in g.nodes(data=True)]
     what = (f"{kinds.count('resonator')} resonators, {kinds.count('stno')} STNOs"
             if g.graph["network"] == "rf" else
-            f"{kinds.count('neuron')} STNOs, "
+            f"{kinds.count('neuron')} STNOs, {kinds.count('resonator')} resonators, "
             f"{sum(1 for *_, k in g.edges(data='link') if k == 'weight')} weights")
     print(f"wrote {args.out}: {g.number_of_nodes()} devices ({what})")
     if args.netlist and g.graph["network"] == "dynamical":

@@ -54,3 +54,13 @@ def test_dynamical_network_train_export_cosim(tmp_path, capsys):
     assert main(["train", "--model", "stno", "--order", "pixels", "--sizes", "8,12,10",
                  "--epochs", "1", "--out", ckpt, "--quiet"]) == 2
     assert "inputs per step" in capsys.readouterr().err
+
+
+def test_chain_synapse_network_at_the_command_line(tmp_path, capsys):
+    """--synapses chain trains resonance frequencies and exports resonator chains."""
+    ckpt, graph = str(tmp_path / "chain.pt"), str(tmp_path / "chain.json")
+    assert main(["train", "--model", "stno", "--synapses", "chain", "--sizes", "8,12,10",
+                 "--epochs", "1", "--out", ckpt, "--quiet"]) == 0
+    assert main(["export", "--checkpoint", ckpt, "--out", graph]) == 0
+    out = capsys.readouterr().out
+    assert "22 STNOs, 216 resonators, 144 weights" in out   # 12 x 12 recurrent weights
