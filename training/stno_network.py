@@ -18,8 +18,10 @@ with P_i = p_max x_i for pixels (carried at the input grid's frequencies) and, d
 power P_i = attenuation k_P p_i R I_i^2 of the STNOs below at their own frequencies f0. Crosstalk
 (the Lorentzian tails) is part of the weights. The chains are taken at envelope level: their
 response is instantaneous, which holds while a resonator's ring time 1 / (2 pi alpha f_r) is short
-against dt (``check_time_step`` warns otherwise). Recurrent weights stay ideal. The relaxation time tau = 1 / (2 Gg |z - 1|) is the network's memory: the ratio tau / dt
-decides what it can remember (benchmarks/stno_sequences.py plots the accuracy against it).
+against dt (``check_time_step`` warns otherwise). Recurrent weights stay ideal.
+
+The relaxation time tau = 1 / (2 Gg |z - 1|) is the network's memory: the ratio tau / dt decides
+what it can remember (benchmarks/stno_sequences.py plots the accuracy against it).
 
 The step: each input step is cut into ``substeps``; in each, every layer advances with
 ``models.stno.power_step``, the exact solution of the power equation for a current held constant.
