@@ -238,6 +238,10 @@ def test_chain_graph_and_checkpoint_give_the_same_network(digits, tmp_path):
     assert back.config == net.config
     np.testing.assert_array_equal(back.resonance_frequencies(1).detach().numpy(),
                                   net.resonance_frequencies(1).detach().numpy())
+    schema.save(g, str(tmp_path / "chain.json"))
+    back_g = schema.load(str(tmp_path / "chain.json"))
+    assert back_g.graph["synapses"] == "chain"
+    np.testing.assert_array_equal(dynamical_layers(back_g)[1]["W"], layers[1]["W"])
     del g.nodes["u0"]["frequency"]
     with pytest.raises(schema.GraphError, match="chain synapses need a parameter 'frequency'"):
         schema.validate(g)
