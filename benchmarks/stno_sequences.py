@@ -1,8 +1,8 @@
 """Dynamical STNO networks on sequential digits: every figure issue 4 asks for, printed.
 
-    .venv/bin/python benchmarks/stno_sequences.py               # all parts, ~30 min on 2 cores
-    .venv/bin/python benchmarks/stno_sequences.py --only cosim  # one part: train, seeds, pixels,
-                                                                # cosim, guideline
+    .venv/bin/python benchmarks/stno_sequences.py               # all parts, about an hour on 2 cores
+    .venv/bin/python benchmarks/stno_sequences.py --only cosim  # one part: seeds, pixels, cosim,
+                                                                # guideline, chains
 
 - seeds:     row-by-row digits, STNO network and CTRNN of the same shape, 5 seeds: test accuracy
              mean +- std and BPTT seconds per epoch
