@@ -22,6 +22,27 @@ def to_graph(net: RFNetwork | DynamicalSTNONetwork) -> nx.DiGraph:
     return _rf_graph(net)
 
 
+def _add_chains(g: nx.DiGraph, l: int, feeders: list[str], f_r: list[list[float]],
+                res_common: dict) -> list[str]:
+    """Layer l's rf line, fed by ``feeders``, and one chain of resonators per row of f_r (Hz),
+    mounted alternately head-to-tail; returns each chain's last resonator, for its end device."""
+    line = f"L{l}.line"
+    g.add_node(line, kind="rf_line", layer=l)
+    for src in feeders:
+        g.add_edge(src, line, link="rf")
+    ends = []
+    for j, row in enumerate(f_r):
+        prev = line
+        for k, f in enumerate(row):
+            name = f"L{l}.c{j}.r{k}"
+            g.add_node(name, kind="resonator", layer=l, chain=j, position=k,
+                       orientation=1 if k % 2 == 0 else -1, **{**res_common, "f_r": float(f)})
+            g.add_edge(prev, name, link="rf" if prev == line else "dc")
+            prev = name
+        ends.append(prev)
+    return ends
+
+
 def _dynamical_graph(net: DynamicalSTNONetwork) -> nx.DiGraph:
     """One node per input and STNO neuron. Ideal synapses: one edge per trained weight, holding it
     in units of I_th. Chain synapses: an rf line per layer and chains of resonator nodes (trained
@@ -54,20 +75,10 @@ def _dynamical_graph(net: DynamicalSTNONetwork) -> nx.DiGraph:
                 g.add_node(f"L{l}.n{j}", kind="neuron", layer=l, index=j, bias=float(bias[j]),
                            **{**stno_common, **extra})
             if chain:
-                line = f"L{l}.line"
-                g.add_node(line, kind="rf_line", layer=l)
-                for s in src:
-                    g.add_edge(s, line, link="rf")
-                f_r = net.resonance_frequencies(l - 1).double().tolist()
-                for j in range(c.sizes[l]):
-                    prev = line
-                    for k, f in enumerate(f_r[j]):
-                        name = f"L{l}.c{j}.r{k}"
-                        g.add_node(name, kind="resonator", layer=l, chain=j, position=k,
-                                   orientation=1 if k % 2 == 0 else -1, **{**res_common, "f_r": float(f)})
-                        g.add_edge(prev, name, link="rf" if prev == line else "dc")
-                        prev = name
-                    g.add_edge(prev, f"L{l}.n{j}", link="dc")
+                ends = _add_chains(g, l, src, net.resonance_frequencies(l - 1).double().tolist(),
+                                   res_common)
+                for j, last in enumerate(ends):
+                    g.add_edge(last, f"L{l}.n{j}", link="dc")
             else:
                 W = weights[l - 1].double().tolist()
                 for j in range(c.sizes[l]):
@@ -96,24 +107,13 @@ def _rf_graph(net: RFNetwork) -> nx.DiGraph:
             g.add_node(f"in{i}", kind="input", layer=0, index=i, frequency=float(f),
                        p_max=float(c.p_max))
         for l, layer in enumerate(net.layers, start=1):
-            line = f"L{l}.line"
-            g.add_node(line, kind="rf_line", layer=l)
             feeders = ([f"in{i}" for i in range(sizes[0])] if l == 1 else
                        [f"L{l - 1}.stno{j}" for j in range(sizes[l - 1])])
-            for src in feeders:
-                g.add_edge(src, line, link="rf")
-            f_r = layer.resonance_frequencies().double()
+            ends = _add_chains(g, l, feeders, layer.resonance_frequencies().double().tolist(),
+                               res_common)
             bias = layer.bias.double().tolist()
             last = l == len(net.layers)
-            for j in range(f_r.shape[0]):
-                prev = line
-                for k in range(f_r.shape[1]):
-                    name = f"L{l}.c{j}.r{k}"
-                    g.add_node(name, kind="resonator", layer=l, chain=j, position=k,
-                               orientation=1 if k % 2 == 0 else -1,
-                               **{**res_common, "f_r": float(f_r[j, k])})
-                    g.add_edge(prev, name, link="rf" if prev == line else "dc")
-                    prev = name
+            for j, prev in enumerate(ends):
                 if last:
                     end = f"out{j}"
                     g.add_node(end, kind="readout", layer=l, index=j, chain_bias=float(bias[j]))
