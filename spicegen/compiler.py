@@ -63,13 +63,10 @@ def layer_weights(g: nx.DiGraph, layer: int) -> tuple[np.ndarray, np.ndarray]:
     freqs = []
     for s in srcs:
         a = g.nodes[s]
-        if a["kind"] in ("input", "signal"):
-            freqs.append(a["frequency"])
-        else:
-            if a["N"] != 0:
-                raise CompileError(f"{s}: envelope fidelity assumes fixed source frequencies, but "
-                                   f"this STNO pulls its frequency (N = {a['N']}); use rf fidelity")
-            freqs.append(a["f0"])
+        if a.get("N", 0) != 0:
+            raise CompileError(f"{s}: envelope fidelity assumes fixed source frequencies, but "
+                               f"this STNO pulls its frequency (N = {a['N']}); use rf fidelity")
+        freqs.append(source_frequency(g, s))
     f = torch.tensor(freqs, dtype=torch.float64)
     chain_list = schema.chains(g, layer)
     W = np.zeros((len(chain_list), len(srcs)))
@@ -198,9 +195,9 @@ def _stno_instance_params(attrs: dict) -> dict[str, float]:
 
 
 def source_frequency(g: nx.DiGraph, node) -> float:
-    """Carrier frequency of a layer's source: an input's, or an STNO's f0."""
+    """Carrier frequency of a layer's source: an input's (or a dynamical signal's), or an STNO's f0."""
     a = g.nodes[node]
-    return a["frequency"] if a["kind"] == "input" else a["f0"]
+    return a["frequency"] if a["kind"] in ("input", "signal") else a["f0"]
 
 
 def chain_cards(f_rs, orientations, r0_total: float, tag: str, head: str) -> list[str]:

@@ -25,7 +25,7 @@ from models.params import spice_number as num
 from models.units import POWER_UNIT
 
 from . import graph as schema
-from .compiler import CompileError, Netlist, _comment, _pwl, layer_weights
+from .compiler import CompileError, Netlist, _comment, layer_weights
 from .cosim import CosimResult, _check_labels, run_chunks
 from .runner import run_netlist
 
