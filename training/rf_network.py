@@ -54,8 +54,28 @@ class FrequencyGrid:
         return float(np.min(np.diff(f) / (alpha * f[:-1]))) if self.n > 1 else math.inf
 
 
+class DictConfig:
+    """to_dict / from_dict for a network config dataclass with ``sizes`` and device-parameter
+    fields (``stno``, ``resonator``), the form checkpoints store."""
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["sizes"] = list(self.sizes)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict):
+        d = dict(d)
+        d["sizes"] = tuple(d["sizes"])
+        # configs saved before a device field existed take its default
+        for name, params in (("stno", STNOParams), ("resonator", ResonatorParams)):
+            if name in d:
+                d[name] = params(**d[name])
+        return cls(**d)
+
+
 @dataclasses.dataclass(frozen=True)
-class RFNetworkConfig:
+class RFNetworkConfig(DictConfig):
     sizes: tuple[int, ...] = (64, 32, 10)
     f_min: float = 0.02e9        # public drone-classification network: 0.02 to 0.12 GHz
     f_max: float = 0.12e9
@@ -85,18 +105,6 @@ class RFNetworkConfig:
     def grid_for(self, n: int) -> FrequencyGrid:
         return FrequencyGrid(self.f_min, self.f_max, n, self.grid)
 
-    def to_dict(self) -> dict:
-        d = dataclasses.asdict(self)
-        d["sizes"] = list(self.sizes)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "RFNetworkConfig":
-        d = dict(d)
-        d["sizes"] = tuple(d["sizes"])
-        d["stno"] = STNOParams(**d["stno"])
-        d["resonator"] = ResonatorParams(**d["resonator"])
-        return cls(**d)
 
 
 class RFLayer(nn.Module):

@@ -42,7 +42,7 @@ from torch import nn
 from models import ResonatorParams, STNOParams, resonator, stno
 from models.units import POWER_UNIT
 
-from .rf_network import FrequencyGrid
+from .rf_network import DictConfig, FrequencyGrid
 
 ORDERS = ("rows", "pixels")
 READOUTS = ("last", "mean")
@@ -63,7 +63,7 @@ def to_sequence(X: torch.Tensor, order: str) -> torch.Tensor:
 
 
 @dataclasses.dataclass(frozen=True)
-class DynamicalConfig:
+class DynamicalConfig(DictConfig):
     sizes: tuple[int, ...] = (8, 64, 10)   # inputs per step, hidden STNO layers..., outputs
     steps: int = 8                         # input steps per sample
     order: str = "rows"
@@ -155,19 +155,6 @@ class DynamicalConfig:
             warnings.warn(f"dt = {self.dt:.3g} s is {self.dt / self.tau_bias:.0f} relaxation times: "
                           f"the neurons forget each step before the next", RuntimeWarning)
 
-    def to_dict(self) -> dict:
-        d = dataclasses.asdict(self)
-        d["sizes"] = list(self.sizes)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "DynamicalConfig":
-        d = dict(d)
-        d["sizes"] = tuple(d["sizes"])
-        d["stno"] = STNOParams(**d["stno"])
-        if "resonator" in d:
-            d["resonator"] = ResonatorParams(**d["resonator"])
-        return cls(**d)
 
 
 class _SequenceModel:
