@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/stno_sequences.py               # all parts, about an hour on 2 cores
     .venv/bin/python benchmarks/stno_sequences.py --only cosim  # one part: seeds, pixels, cosim,
-                                                                # guideline, chains
+                                                                # guideline, chains, convergence
 
 - seeds:     row-by-row digits, STNO network and CTRNN of the same shape, 5 seeds: test accuracy
              mean +- std and BPTT seconds per epoch
@@ -11,6 +11,7 @@
              ways of cutting the set into runs (one per sample, chunks on two workers, one run)
 - guideline: accuracy against tau / dt for 6 ratios, surrogate and circuit; writes
              out/stno_sequences/guideline.png
+- convergence: the circuit's error against its fixed step, ideal and chain synapses
 - chains:    the row-by-row network with RF resonator-chain synapses (seed 0, 8 and 16
              substeps): test accuracy, BPTT seconds per epoch, the full test set through ngspice
 """
@@ -182,8 +183,25 @@ def part_chains(data) -> None:
               flush=True)
 
 
+def part_convergence(data) -> None:
+    """The circuit's own error against its fixed step, on a small untrained network (8-6-4, first
+    6 test digits) whose surrogate is resolved (256 substeps)."""
+    print("circuit vs resolved surrogate, 8-6-4 untrained, 6 samples, by points per step:")
+    for synapses in ("ideal", "chain"):
+        cfg = DynamicalConfig(sizes=(8, 6, 4), substeps=256, readout="mean", readout_steps=3,
+                              synapses=synapses)
+        g = to_graph(DynamicalSTNONetwork(cfg, seed=1))
+        errors = []
+        for pps in (8, 16, 32, 64):
+            res = cosim_dynamical(g, data.X_test[:6], data.y_test[:6] % 4, chunk=3,
+                                  points_per_step=pps)
+            errors.append(max(L["max_error_p"] for L in res.report()["layers"]))
+        print(f"  {synapses:5s}: 8 / 16 / 32 / 64 points: "
+              + " / ".join(f"{e:.1e}" for e in errors), flush=True)
+
+
 PARTS = {"seeds": part_seeds, "pixels": part_pixels, "cosim": part_cosim,
-         "guideline": part_guideline, "chains": part_chains}
+         "guideline": part_guideline, "chains": part_chains, "convergence": part_convergence}
 
 
 def main() -> None:
