@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import torch
 
+from training import checkpoint
 from training.trainer import (CheckpointError, TrainConfig, accuracy, load_checkpoint, make_model,
                               save_checkpoint, train)
 
@@ -39,9 +40,9 @@ def test_checkpoint_of_another_shape_is_refused(small_rf, tmp_path):
     with pytest.raises(CheckpointError, match=r"\(64, 8, 10\), not the \(64, 32, 10\)"):
         load_checkpoint(path, expect_sizes=(64, 32, 10))
     # a checkpoint whose weights do not fit its declared shape
-    payload = torch.load(path, weights_only=False)
-    payload["network"]["sizes"] = [64, 9, 10]
-    torch.save(payload, path)
+    meta, tensors = checkpoint.read(path)
+    meta["network"]["sizes"] = [64, 9, 10]
+    checkpoint.write(path, {k: v for k, v in meta.items() if k != "format"}, tensors)
     with pytest.raises(CheckpointError, match="does not fit"):
         load_checkpoint(path)
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")

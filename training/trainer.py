@@ -4,25 +4,21 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import os
-import tempfile
 import time
 
 import numpy as np
 import torch
 from torch import nn
 
+from . import checkpoint
+from .checkpoint import CheckpointError
 from .datasets import Dataset
 from .rf_network import MLP, RFNetwork, RFNetworkConfig
 from .stno_network import CTRNN, DynamicalConfig, DynamicalSTNONetwork
 
 MODEL_KINDS = ("rf", "mlp", "stno", "ctrnn")
 
-CHECKPOINT_FORMAT = 1
-
-
-class CheckpointError(ValueError):
-    """A checkpoint that does not fit the network asked for, or is not a checkpoint at all."""
+CHECKPOINT_FORMAT = checkpoint.FORMAT
 
 
 @dataclasses.dataclass(frozen=True)
@@ -142,8 +138,7 @@ def train(model: nn.Module, data: Dataset, cfg: TrainConfig = TrainConfig(),
 
 def save_checkpoint(model: nn.Module, path: str, cfg: TrainConfig | None = None,
                     result: TrainResult | None = None, dataset: str = "") -> None:
-    payload = {
-        "format": CHECKPOINT_FORMAT,
+    meta = {
         "kind": model.kind,
         "network": _network_dict(model),
         "train": dataclasses.asdict(cfg) if cfg else None,
@@ -151,48 +146,39 @@ def save_checkpoint(model: nn.Module, path: str, cfg: TrainConfig | None = None,
         "metrics": None if result is None else {
             "val_accuracy": result.val_accuracy, "test_accuracy": result.test_accuracy,
             "best_epoch": result.best_epoch, "seconds_per_epoch": result.seconds_per_epoch},
-        "state_dict": model.state_dict(),
     }
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    # write then rename: an interrupted save never leaves a half-written checkpoint
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(payload, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    checkpoint.write(path, meta, model.state_dict())
 
 
 def load_checkpoint(path: str, expect_sizes: tuple[int, ...] | None = None) -> tuple[nn.Module, dict]:
     """The model a checkpoint describes, with its weights, and the checkpoint's metadata."""
+    meta, state = checkpoint.read(path)
+    kind = meta.get("kind")
+    network = meta.get("network")
+    if kind not in MODEL_KINDS:
+        raise CheckpointError(f"{path} holds a network of kind {kind!r}; known kinds: "
+                              f"{', '.join(MODEL_KINDS)}")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=False)
-    except FileNotFoundError:
-        raise CheckpointError(f"no checkpoint at {path}") from None
-    except Exception as exc:
-        raise CheckpointError(f"{path} is not a checkpoint: {exc}") from None
-    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
-        raise CheckpointError(f"{path} is not a checkpoint of this toolkit (format "
-                              f"{payload.get('format') if isinstance(payload, dict) else '?'})")
-    sizes = tuple(payload["network"]["sizes"])
+        sizes = tuple(int(s) for s in network["sizes"])
+    except (TypeError, KeyError, ValueError):
+        raise CheckpointError(f"{path} does not state its network's layer sizes") from None
     if expect_sizes is not None and tuple(expect_sizes) != sizes:
-        raise CheckpointError(f"checkpoint {path} holds a {payload['kind']} network of shape "
+        raise CheckpointError(f"checkpoint {path} holds a {kind} network of shape "
                               f"{sizes}, not the {tuple(expect_sizes)} asked for")
-    kind = payload["kind"]
-    if kind == "rf":
-        model = RFNetwork(RFNetworkConfig.from_dict(payload["network"]))
-    elif kind in ("stno", "ctrnn"):
-        config = DynamicalConfig.from_dict(payload["network"])
-        model = DynamicalSTNONetwork(config) if kind == "stno" else CTRNN(config)
-    else:
-        model = MLP(sizes)
     try:
-        model.load_state_dict(payload["state_dict"])
+        if kind == "rf":
+            model = RFNetwork(RFNetworkConfig.from_dict(network))
+        elif kind in ("stno", "ctrnn"):
+            config = DynamicalConfig.from_dict(network)
+            model = DynamicalSTNONetwork(config) if kind == "stno" else CTRNN(config)
+        else:
+            model = MLP(sizes)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise CheckpointError(f"{path} holds an invalid {kind} configuration: {exc}") from None
+    try:
+        model.load_state_dict(state)
     except RuntimeError as exc:
         raise CheckpointError(f"checkpoint {path} does not fit its own network shape {sizes}: "
                               f"{str(exc).splitlines()[0]}") from None
     model.eval()
-    return model, payload
+    return model, meta
