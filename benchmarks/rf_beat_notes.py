@@ -14,10 +14,10 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from models import ResonatorParams  # noqa: E402
+from spintronic.models import ResonatorParams  # noqa: E402
 from spicegen.cosim import cosim_rf  # noqa: E402
-from training.annotate import to_graph  # noqa: E402
-from training.rf_network import RFNetwork, RFNetworkConfig  # noqa: E402
+from spintronic.training.annotate import to_graph  # noqa: E402
+from spintronic.training.rf_network import RFNetwork, RFNetworkConfig  # noqa: E402
 
 
 def main() -> None:

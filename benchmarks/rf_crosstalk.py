@@ -20,7 +20,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from models import ResonatorParams  # noqa: E402
+from spintronic.models import ResonatorParams  # noqa: E402
 from spicegen import crosstalk as xt  # noqa: E402
 
 OUT = os.path.join("out", "crosstalk")

@@ -30,11 +30,11 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from spicegen.dynamical import cosim_dynamical, graph_trajectories, read_out  # noqa: E402
-from training.annotate import to_graph  # noqa: E402
-from training.datasets import load_digits  # noqa: E402
-from models import stno  # noqa: E402
-from training.stno_network import CTRNN, DynamicalConfig, DynamicalSTNONetwork  # noqa: E402
-from training.trainer import TrainConfig, train  # noqa: E402
+from spintronic.training.annotate import to_graph  # noqa: E402
+from spintronic.training.datasets import load_digits  # noqa: E402
+from spintronic.models import stno  # noqa: E402
+from spintronic.training.stno_network import CTRNN, DynamicalConfig, DynamicalSTNONetwork  # noqa: E402
+from spintronic.training.trainer import TrainConfig, train  # noqa: E402
 
 OUT = "out/stno_sequences"
 ROWS = DynamicalConfig()

@@ -51,15 +51,15 @@ def _sizes(text: str) -> tuple[int, ...]:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from training.datasets import load
-    from training.trainer import TrainConfig, make_model, train
+    from spintronic.training.datasets import load
+    from spintronic.training.trainer import TrainConfig, make_model, train
 
     data = load(args.data)
     print(data.summary())
     if args.model in ("stno", "ctrnn"):
         import math
 
-        from training.stno_network import DynamicalConfig
+        from spintronic.training.stno_network import DynamicalConfig
         side = math.isqrt(data.n_features)
         width, steps = (side, side) if args.order == "rows" else (1, data.n_features)
         sizes = args.sizes or (width, 64, data.n_classes)
@@ -86,10 +86,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from training.annotate import to_graph
-    from training.trainer import load_checkpoint
+    from spintronic.training.annotate import to_graph
+    from spintronic.training.trainer import load_checkpoint
 
-    from . import graph as schema
+    from spintronic.graph import schema
     from .compiler import compile_envelope
 
     model, meta = load_checkpoint(args.checkpoint)
@@ -105,7 +105,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
             f"{sum(1 for *_, k in g.edges(data='link') if k == 'weight')} weights")
     print(f"wrote {args.out}: {g.number_of_nodes()} devices ({what})")
     if args.netlist:
-        from training.datasets import load
+        from spintronic.training.datasets import load
 
         X = load(meta.get("dataset") or "digits").X_test[: args.samples]
         if g.graph["network"] == "dynamical":
@@ -121,9 +121,9 @@ def _cmd_export(args: argparse.Namespace) -> int:
 def _cmd_cosim(args: argparse.Namespace) -> int:
     import json
 
-    from training.datasets import load
+    from spintronic.training.datasets import load
 
-    from . import graph as schema
+    from spintronic.graph import schema
     from .cosim import cosim_envelope, format_report
     from .plots import plot_cosim
 
@@ -164,9 +164,9 @@ def _cmd_cosim(args: argparse.Namespace) -> int:
 
 
 def _cmd_sneak(args: argparse.Namespace) -> int:
-    from training.datasets import load
+    from spintronic.training.datasets import load
 
-    from . import graph as schema
+    from spintronic.graph import schema
     from .crossbar import CrossbarConfig
     from .sneak import inspect_layer, write_plots
 
@@ -192,10 +192,10 @@ def _indices(text: str) -> list[int]:
 
 
 def _crosstalk_setup(args: argparse.Namespace):
-    from models import ResonatorParams
+    from spintronic.models import ResonatorParams
 
     from . import crosstalk as xt
-    from . import graph as schema
+    from spintronic.graph import schema
 
     if not args.graph:
         return xt.CrosstalkSetup.layer(args.channels, args.spacing, f_min=args.f_min,
@@ -204,7 +204,7 @@ def _crosstalk_setup(args: argparse.Namespace):
                                        lp_ratio=args.lp_ratio)
     import torch
 
-    from models import stno
+    from spintronic.models import stno
 
     from .compiler import source_frequency, source_power_scale
     g = schema.load(args.graph)

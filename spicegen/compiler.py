@@ -21,11 +21,11 @@ import networkx as nx
 import numpy as np
 import torch
 
-from models import resonator, stno
-from models.params import spice_number as num
-from models.units import POWER_UNIT, STATE_CURRENT_UNIT
+from spintronic.models import resonator, stno
+from spintronic.models.params import spice_number as num
+from spintronic.models.units import POWER_UNIT, STATE_CURRENT_UNIT
 
-from . import graph as schema
+from spintronic.graph import schema
 from . import rfstep
 
 

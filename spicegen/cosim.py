@@ -9,9 +9,9 @@ import networkx as nx
 import numpy as np
 import torch
 
-from models import stno
+from spintronic.models import stno
 
-from . import graph as schema
+from spintronic.graph import schema
 from .compiler import compile_envelope, layer_weights, source_power_scale
 from .runner import run_netlist
 

@@ -37,8 +37,8 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from models.domain_wall import DomainWallParams
-from models.params import Params, param, spice_number
+from spintronic.models.domain_wall import DomainWallParams
+from spintronic.models.params import Params, param, spice_number
 
 from .errors import SpiceError
 from .runner import run_netlist

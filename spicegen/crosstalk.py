@@ -52,10 +52,10 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from models import resonator, stno
-from models.params import spice_number as num
-from models.resonator import ResonatorParams
-from models.stno import STNOParams
+from spintronic.models import resonator, stno
+from spintronic.models.params import spice_number as num
+from spintronic.models.resonator import ResonatorParams
+from spintronic.models.stno import STNOParams
 
 from . import rfstep
 # private helper of the compiler: the one place that knows how a chain is emitted at rf fidelity

@@ -20,11 +20,11 @@ import networkx as nx
 import numpy as np
 import torch
 
-from models import stno
-from models.params import spice_number as num
-from models.units import POWER_UNIT
+from spintronic.models import stno
+from spintronic.models.params import spice_number as num
+from spintronic.models.units import POWER_UNIT
 
-from . import graph as schema
+from spintronic.graph import schema
 from .compiler import CompileError, Netlist, _comment, layer_weights
 from .cosim import CosimResult, _check_labels, run_chunks
 from .runner import run_netlist

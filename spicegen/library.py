@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 
-from models import FIDELITIES, model_library, verilog_a_library
+from spintronic.models import FIDELITIES, model_library, verilog_a_library
 
 DEFAULT_DIR = os.path.join("netlists", "models")
 EXAMPLES_DIR = os.path.join("netlists", "examples")
@@ -32,9 +32,9 @@ def library_files() -> dict[str, str]:
 def example_netlists(examples_dir: str = EXAMPLES_DIR) -> dict[str, str]:
     """File name -> netlist of each example network's first test samples (envelope for RF
     networks, transient for dynamical STNO networks)."""
-    from training.annotate import to_graph
-    from training.datasets import load
-    from training.trainer import load_checkpoint
+    from spintronic.training.annotate import to_graph
+    from spintronic.training.datasets import load
+    from spintronic.training.trainer import load_checkpoint
 
     from .compiler import compile_envelope
     from .dynamical import compile_dynamical

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from models.params import spice_number as num
+from spintronic.models.params import spice_number as num
 
 POINTS_PER_PERIOD = 10
 

@@ -18,7 +18,7 @@ import networkx as nx
 import numpy as np
 
 from . import crossbar
-from . import graph as schema
+from spintronic.graph import schema
 from .compiler import layer_weights
 from .cosim import cosim_envelope, graph_forward
 

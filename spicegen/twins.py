@@ -13,11 +13,11 @@ import numpy as np
 import torch
 from scipy import signal, stats
 
-from models import domain_wall, resonator, stno
-from models.domain_wall import DomainWallParams
-from models.params import spice_number as num
-from models.resonator import ResonatorParams
-from models.stno import STNOParams
+from spintronic.models import domain_wall, resonator, stno
+from spintronic.models.domain_wall import DomainWallParams
+from spintronic.models.params import spice_number as num
+from spintronic.models.resonator import ResonatorParams
+from spintronic.models.stno import STNOParams
 
 from . import rfstep
 from .runner import run_netlist

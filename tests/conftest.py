@@ -8,14 +8,14 @@ requires_ngspice = pytest.mark.skipif(shutil.which("ngspice") is None,
 
 @pytest.fixture(scope="session")
 def digits():
-    from training.datasets import load_digits
+    from spintronic.training.datasets import load_digits
     return load_digits()
 
 
 @pytest.fixture(scope="session")
 def small_rf(digits):
     """A small RF network (64 -> 8 -> 10) trained for a few epochs: fast, and well above chance."""
-    from training.trainer import TrainConfig, make_model, train
+    from spintronic.training.trainer import TrainConfig, make_model, train
     model = make_model("rf", (64, 8, 10), seed=0)
     result = train(model, digits, TrainConfig(epochs=10, seed=0, patience=10))
     return model, result

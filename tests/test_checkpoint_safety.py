@@ -5,8 +5,8 @@ import pickle
 import pytest
 import torch
 
-from training import checkpoint
-from training.trainer import CheckpointError, load_checkpoint, make_model, save_checkpoint
+from spintronic.training import checkpoint
+from spintronic.training.trainer import CheckpointError, load_checkpoint, make_model, save_checkpoint
 
 
 class _Payload:

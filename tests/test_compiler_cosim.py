@@ -5,7 +5,7 @@ import pytest
 from spicegen import SpiceError, run_netlist
 from spicegen.compiler import CompileError, compile_envelope, layer_weights
 from spicegen.cosim import cosim_envelope
-from training.annotate import to_graph
+from spintronic.training.annotate import to_graph
 
 from .conftest import requires_ngspice
 
@@ -90,7 +90,7 @@ def test_rf_cosim_of_a_resonator_layer_matches_the_lorentzians():
     import torch
 
     from spicegen.cosim import cosim_rf
-    from training.rf_network import RFNetwork, RFNetworkConfig
+    from spintronic.training.rf_network import RFNetwork, RFNetworkConfig
 
     cfg = RFNetworkConfig(sizes=(4, 3), f_min=1.0e9, f_max=1.2e9, p_max=1e-6)
     net = RFNetwork(cfg, seed=0)
@@ -108,8 +108,8 @@ def test_chain_cards_equal_a_string_of_two_terminal_resonators():
     """The compiler's chain (one junction B-source over linear precessions) and a plain series
     string of ``mtj_rf_core`` two-terminals, mixed orientations, driven by two carriers: the same
     chain voltage at every time point."""
-    from models import ResonatorParams, resonator
-    from models.params import spice_number as num
+    from spintronic.models import ResonatorParams, resonator
+    from spintronic.models.params import spice_number as num
     from spicegen import rfstep
     from spicegen.compiler import chain_cards
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from models import ResonatorParams, resonator
+from spintronic.models import ResonatorParams, resonator
 from spicegen import crosstalk as xt
 from spicegen.crosstalk import CrosstalkSetup
 
@@ -197,9 +197,9 @@ def test_bad_sweep_arguments_raise_value_error():
 def test_crosstalk_command_on_a_trained_layer(small_rf, tmp_path, capsys):
     """`spicegen crosstalk --graph`: part of a trained layer (2 hidden oscillators, 2 output
     chains of 8 resonators) at rf fidelity, against the Lorentzian weights the surrogate uses."""
-    from spicegen import graph as schema
+    from spintronic.graph import schema
     from spicegen.cli import main
-    from training.annotate import to_graph
+    from spintronic.training.annotate import to_graph
 
     path = str(tmp_path / "rf.json")
     schema.save(to_graph(small_rf[0]), path)

@@ -5,7 +5,7 @@ import h5py
 import numpy as np
 import pytest
 
-from training.datasets import DatasetError, load, load_arrays, load_digits, load_mnist, read_idx
+from spintronic.training.datasets import DatasetError, load, load_arrays, load_digits, load_mnist, read_idx
 
 
 def test_digits_split_is_fixed_stratified_and_scaled():

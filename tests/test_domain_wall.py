@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from models import DomainWallParams, domain_wall
+from spintronic.models import DomainWallParams, domain_wall
 
 PRM = DomainWallParams()
 

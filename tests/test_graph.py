@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from spicegen import graph as schema
+from spintronic.graph import schema
 from spicegen.cosim import graph_forward
-from training.annotate import to_graph
+from spintronic.training.annotate import to_graph
 
 
 @pytest.fixture(scope="module")

@@ -5,8 +5,8 @@ import subprocess
 
 import pytest
 
-from models import DomainWallParams, ResonatorParams, STNOParams
-from models.params import spice_number
+from spintronic.models import DomainWallParams, ResonatorParams, STNOParams
+from spintronic.models.params import spice_number
 from spicegen.library import DEFAULT_DIR, EXAMPLES_DIR, example_netlists, library_files
 
 ROOT = os.path.dirname(os.path.dirname(__file__))

@@ -3,8 +3,8 @@ import random
 
 import pytest
 
-from models import DomainWallParams, ResonatorParams, STNOParams
-from models.params import spice_number
+from spintronic.models import DomainWallParams, ResonatorParams, STNOParams
+from spintronic.models.params import spice_number
 
 
 @pytest.mark.parametrize("cls, field, bad", [

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from models import ResonatorParams, resonator
+from spintronic.models import ResonatorParams, resonator
 
 PRM = ResonatorParams()
 

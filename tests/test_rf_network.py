@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from models import resonator, stno
-from training.rf_network import FrequencyGrid, RFNetwork, RFNetworkConfig
+from spintronic.models import resonator, stno
+from spintronic.training.rf_network import FrequencyGrid, RFNetwork, RFNetworkConfig
 
 
 def test_frequency_grids():

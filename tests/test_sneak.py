@@ -6,7 +6,7 @@ import pytest
 from spicegen.cli import main
 from spicegen.crossbar import CrossbarConfig
 from spicegen.sneak import inspect_layer
-from training.annotate import to_graph
+from spintronic.training.annotate import to_graph
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +35,7 @@ def test_bad_requests(graph, digits, tmp_path, capsys):
     with pytest.raises(ValueError, match="layer must be in 1..2"):
         inspect_layer(graph, digits.X_test[:5], digits.y_test[:5], 3, CrossbarConfig())
     path = str(tmp_path / "g.json")
-    from spicegen import graph as schema
+    from spintronic.graph import schema
     schema.save(graph, path)
     assert main(["sneak", "--graph", path, "--on-off", "1.0", "--limit", "5"]) == 2
     assert "ON/OFF ratio" in capsys.readouterr().err

@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from models import STNOParams, stno
+from spintronic.models import STNOParams, stno
 
 PRM = STNOParams()
 

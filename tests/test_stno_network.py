@@ -5,13 +5,13 @@ import numpy as np
 import pytest
 import torch
 
-from spicegen import graph as schema
+from spintronic.graph import schema
 from spicegen.compiler import CompileError
 from spicegen.dynamical import (compile_dynamical, cosim_dynamical, dynamical_layers,
                                 graph_trajectories, read_out)
-from training.annotate import to_graph
-from training.datasets import load_digits
-from training.stno_network import CTRNN, DynamicalConfig, DynamicalSTNONetwork, to_sequence
+from spintronic.training.annotate import to_graph
+from spintronic.training.datasets import load_digits
+from spintronic.training.stno_network import CTRNN, DynamicalConfig, DynamicalSTNONetwork, to_sequence
 
 SMALL = DynamicalConfig(sizes=(8, 6, 4))
 
@@ -168,7 +168,7 @@ def test_netlist_rejects_a_wrong_sequence_and_a_wrong_graph(digits):
 def test_clamped_neurons_still_learn_but_compute_the_same():
     """Training lets a small gradient through the current clamps (a neuron pushed into one can
     come back); the forward values, which the SPICE amplifier reproduces, are the hard clamp."""
-    from models import STNOParams, stno
+    from spintronic.models import STNOParams, stno
     prm = STNOParams()
     x = torch.tensor([0.5e-5, 2e-5, 9e-5], dtype=torch.float64, requires_grad=True)
     y = stno.clamp_current_train(x, prm, leak=0.05)
@@ -211,7 +211,7 @@ def test_chain_synapses_train_and_refuse_a_pulled_oscillator():
     loss = net(torch.rand(4, 64, dtype=torch.float64)).logsumexp(1).sum()
     loss.backward()
     assert all(torch.isfinite(o.grad).all() and o.grad.abs().sum() > 0 for o in net.offsets)
-    from models import STNOParams
+    from spintronic.models import STNOParams
     with pytest.raises(ValueError, match="fixed STNO frequencies"):
         dataclasses.replace(CHAIN, stno=STNOParams(N=1e8))
     with pytest.warns(RuntimeWarning, match="rings for"):
@@ -219,7 +219,7 @@ def test_chain_synapses_train_and_refuse_a_pulled_oscillator():
 
 
 def test_chain_graph_and_checkpoint_give_the_same_network(digits, tmp_path):
-    from training.trainer import load_checkpoint, save_checkpoint
+    from spintronic.training.trainer import load_checkpoint, save_checkpoint
     net = DynamicalSTNONetwork(CHAIN, seed=5)
     g = to_graph(net)
     kinds = [a["kind"] for _, a in g.nodes(data=True)]

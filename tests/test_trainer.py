@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from training import checkpoint
-from training.trainer import (CheckpointError, TrainConfig, accuracy, load_checkpoint, make_model,
+from spintronic.training import checkpoint
+from spintronic.training.trainer import (CheckpointError, TrainConfig, accuracy, load_checkpoint, make_model,
                               save_checkpoint, train)
 
 

@@ -1,7 +1,7 @@
 """Device twins: every surrogate against its ngspice model, within the tolerances of the spec."""
 import pytest
 
-from models import stno
+from spintronic.models import stno
 from spicegen import twins
 
 from .conftest import requires_ngspice
@@ -44,7 +44,7 @@ def test_twin_catches_a_model_that_drifted(monkeypatch):
 
 
 def test_resonator_rf_twin_catches_a_wrong_mixing_sign(monkeypatch):
-    from models import resonator
+    from spintronic.models import resonator
     original = resonator.mixing_coefficients
     monkeypatch.setattr(resonator, "mixing_coefficients",
                         lambda prm: tuple(-b for b in original(prm)))
@@ -53,7 +53,7 @@ def test_resonator_rf_twin_catches_a_wrong_mixing_sign(monkeypatch):
 
 
 def test_domain_wall_twin_catches_a_shifted_sigmoid(monkeypatch):
-    from models import DomainWallParams, domain_wall
+    from spintronic.models import DomainWallParams, domain_wall
     original = domain_wall.spice_subckt
     monkeypatch.setattr(domain_wall, "spice_subckt",
                         lambda prm, kind, fidelity="envelope": original(

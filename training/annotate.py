@@ -1,4 +1,4 @@
-"""Back-annotation: a trained RF network becomes a device graph (schema in spicegen/graph.py)."""
+"""Back-annotation: a trained RF network becomes a device graph (schema in graph/schema.py)."""
 from __future__ import annotations
 
 import dataclasses
@@ -6,7 +6,7 @@ import dataclasses
 import networkx as nx
 import torch
 
-from spicegen import graph as schema
+from spintronic.graph import schema
 
 from .rf_network import RFNetwork
 from .stno_network import DynamicalSTNONetwork

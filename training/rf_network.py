@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from models import ResonatorParams, STNOParams, resonator, stno
+from spintronic.models import ResonatorParams, STNOParams, resonator, stno
 
 
 @dataclasses.dataclass(frozen=True)

@@ -39,8 +39,8 @@ import warnings
 import torch
 from torch import nn
 
-from models import ResonatorParams, STNOParams, resonator, stno
-from models.units import POWER_UNIT
+from spintronic.models import ResonatorParams, STNOParams, resonator, stno
+from spintronic.models.units import POWER_UNIT
 
 from .rf_network import DictConfig, FrequencyGrid
 

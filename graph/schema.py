@@ -50,7 +50,7 @@ import math
 
 import networkx as nx
 
-from models import ResonatorParams, STNOParams
+from spintronic.models import ResonatorParams, STNOParams
 
 SCHEMA = "spintronic-graph/1"
 
