@@ -2,16 +2,31 @@
 
 Every loader returns a :class:`Dataset` with a fixed, seeded train/validation/test split, features
 scaled to [0, 1] and integer labels 0..n_classes-1, after checks that fail with a
-:class:`DatasetError` naming what is wrong.
+:class:`DatasetError` naming the file and what is wrong. A corrupt, truncated or hostile file
+raises that error and nothing else: array sizes are checked against the file before anything is
+allocated, .npz members are read without unpickling, and labels are capped at
+:data:`MAX_CLASSES` classes.
 """
 from __future__ import annotations
 
 import dataclasses
 import gzip
+import math
 import os
 import struct
+import zipfile
 
 import numpy as np
+
+#: Labels must lie in 0..MAX_CLASSES-1 (a label of 10**9 would make an absurd output layer).
+MAX_CLASSES = 10_000
+#: The most values one array may hold (about 1.07e9); a header claiming more is refused unread.
+MAX_ELEMENTS = 2 ** 30
+
+_KEYS = ("X_train", "Y_train", "X_test", "Y_test")
+_FORMS = "'digits', a .npz/.h5/.hdf5 file holding X_train, Y_train, X_test, Y_test, or 'mnist:FOLDER'"
+_NUMERIC_KINDS = "biuf"  # bool, signed and unsigned integers, floats
+_IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
 class DatasetError(ValueError):
@@ -38,32 +53,59 @@ class Dataset:
                 f"{len(self.y_train)} train / {len(self.y_val)} val / {len(self.y_test)} test")
 
 
+def _why(exc: BaseException) -> str:
+    """An exception from a file reader as one short line."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _check_labels(y: np.ndarray, name: str) -> np.ndarray:
+    """Integer labels 0..MAX_CLASSES-1, as int64 (float labels must be whole numbers)."""
+    if y.dtype.kind == "f":
+        finite = np.isfinite(y)
+        if not finite.all():
+            raise DatasetError(f"{name} holds {np.count_nonzero(~finite)} NaN or infinite labels")
+        whole = y == np.round(y)
+        if not whole.all():
+            raise DatasetError(f"{name} must hold integer class labels, got non-integer values "
+                               f"such as {y[~whole][0]}")
+    elif y.dtype.kind not in "iu":
+        raise DatasetError(f"{name} must hold integer class labels, got dtype {y.dtype}")
+    if y.size:
+        if y.min() < 0:
+            raise DatasetError(f"{name} holds negative labels (such as {y.min()}); labels must "
+                               f"be 0..n_classes-1")
+        if y.max() >= MAX_CLASSES:
+            raise DatasetError(f"{name} holds label {y.max()}; labels must be 0..{MAX_CLASSES - 1} "
+                               f"(at most {MAX_CLASSES} classes)")
+    return y.astype(np.int64)
+
+
 def _check_pair(X: np.ndarray, y: np.ndarray, part: str) -> tuple[np.ndarray, np.ndarray]:
     X = np.asarray(X)
     y = np.asarray(y)
     if X.ndim < 2:
         raise DatasetError(f"X_{part} must have one row per sample, got shape {X.shape}")
-    X = X.reshape(len(X), -1)
     if y.ndim != 1:
-        y = y.reshape(len(y), -1)
-        if y.shape[1] != 1:
+        if y.ndim == 0 or math.prod(y.shape[1:]) != 1:
             raise DatasetError(f"Y_{part} must hold one integer label per sample, got shape "
                                f"{y.shape}")
-        y = y[:, 0]
+        y = y.reshape(len(y))
     if len(X) != len(y):
         raise DatasetError(f"X_{part} has {len(X)} samples but Y_{part} has {len(y)}")
     if len(X) == 0:
         raise DatasetError(f"X_{part} is empty")
-    if not np.issubdtype(X.dtype, np.number) or not np.isfinite(X).all():
-        raise DatasetError(f"X_{part} must be finite numbers")
-    if not np.issubdtype(y.dtype, np.integer):
-        if np.issubdtype(y.dtype, np.floating) and np.all(y == np.round(y)):
-            y = y.astype(np.int64)
-        else:
-            raise DatasetError(f"Y_{part} must hold integer class labels, got dtype {y.dtype}")
-    if y.min() < 0:
-        raise DatasetError(f"Y_{part} holds negative labels")
-    return X.astype(np.float64), y.astype(np.int64)
+    X = X.reshape(len(X), -1)
+    if X.shape[1] == 0:
+        raise DatasetError(f"X_{part} has no features (shape {X.shape})")
+    if X.dtype.kind not in "iuf":
+        raise DatasetError(f"X_{part} must be finite numbers, got dtype {X.dtype}")
+    X = X.astype(np.float64)
+    finite = np.isfinite(X)
+    if not finite.all():
+        raise DatasetError(f"X_{part} must be finite numbers: {np.count_nonzero(~finite)} values "
+                           f"are NaN or infinite")
+    return X, _check_labels(y, f"Y_{part}")
 
 
 def _split_validation(X: np.ndarray, y: np.ndarray, fraction: float,
@@ -91,7 +133,8 @@ def make_dataset(name: str, X_train, y_train, X_test, y_test, val_fraction: floa
     n_classes = int(max(y_train.max(), y_test.max())) + 1
     missing = sorted(set(range(n_classes)) - set(np.unique(y_train).tolist()))
     if missing:
-        raise DatasetError(f"classes {missing} have no training sample (labels must be "
+        shown = missing if len(missing) <= 20 else f"{missing[:20]} and {len(missing) - 20} more"
+        raise DatasetError(f"classes {shown} have no training sample (labels must be "
                            f"0..{n_classes - 1}, each present in Y_train)")
     if n_classes < 2:
         raise DatasetError("a classification data set needs at least 2 classes")
@@ -101,6 +144,9 @@ def make_dataset(name: str, X_train, y_train, X_test, y_test, val_fraction: floa
     scale = scale or float(X_train.max()) or 1.0
     X_train, X_test = np.clip(X_train / scale, 0, 1), np.clip(X_test / scale, 0, 1)
     X_tr, y_tr, X_val, y_val = _split_validation(X_train, y_train, val_fraction, seed)
+    if len(y_tr) == 0:
+        raise DatasetError(f"Y_train has too few samples: all {len(y_train)} go to the validation "
+                           f"split (each class needs at least 2)")
     return Dataset(name, X_tr, y_tr, X_val, y_val, X_test, y_test, n_classes)
 
 
@@ -113,46 +159,199 @@ def load_digits(seed: int = 0, test_fraction: float = 0.2, val_fraction: float =
     return make_dataset("digits", X_tr, y_tr, X_te, y_te, val_fraction, seed, scale=16.0)
 
 
+def _check_header(path: str, key: str, shape, dtype: np.dtype) -> int:
+    """Refuse, before reading any data, an array that is not numeric or absurdly large.
+
+    Returns its size in bytes.
+    """
+    if dtype.hasobject:
+        raise DatasetError(f"{path}: {key} holds Python objects (dtype {dtype}); only numeric "
+                           f"arrays are loaded")
+    if dtype.kind not in _NUMERIC_KINDS or dtype.subdtype is not None or dtype.names:
+        raise DatasetError(f"{path}: {key} has dtype {dtype}; only numeric (integer, float or "
+                           f"bool) arrays are accepted")
+    if any(int(n) < 0 for n in shape):
+        raise DatasetError(f"{path}: {key} has an invalid shape {tuple(shape)}")
+    count = math.prod(int(n) for n in shape)
+    if count > MAX_ELEMENTS:
+        raise DatasetError(f"{path}: {key} claims shape {tuple(shape)} = {count} values, more "
+                           f"than the limit of {MAX_ELEMENTS}")
+    return count * dtype.itemsize
+
+
+def _read_npy_member(path: str, zf: zipfile.ZipFile, member: str, key: str) -> np.ndarray:
+    info = zf.getinfo(member)
+    with zf.open(info) as fh:
+        try:
+            version = np.lib.format.read_magic(fh)
+            if version == (1, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh)
+            elif version in ((2, 0), (3, 0)):
+                shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
+            else:
+                raise ValueError(f"unsupported .npy format version {version}")
+        except (ValueError, TypeError, SyntaxError, EOFError, UnicodeDecodeError) as exc:
+            raise DatasetError(f"{path}: {key} is not a readable .npy array ({_why(exc)})") from exc
+        header = fh.tell()
+        nbytes = _check_header(path, key, shape, dtype)
+        if info.file_size != header + nbytes:
+            raise DatasetError(f"{path}: {key} claims shape {tuple(shape)} ({nbytes} bytes of "
+                               f"{dtype}) but its member holds {info.file_size - header} bytes")
+        data = fh.read(nbytes)
+        if len(data) != nbytes or fh.read(1):
+            raise DatasetError(f"{path}: {key} is truncated ({len(data)} of {nbytes} bytes)")
+    arr = np.frombuffer(data, dtype=dtype)
+    return arr.reshape(shape[::-1]).T if fortran else arr.reshape(shape)
+
+
+def _read_npz(path: str) -> dict[str, np.ndarray]:
+    with open(path, "rb") as fh:
+        head = fh.read(6)
+    if head.startswith(b"\x93NUMPY"):
+        raise DatasetError(f"{path} is a single .npy array, not an .npz archive: save with "
+                           f"numpy.savez(path, X_train=..., Y_train=..., X_test=..., Y_test=...)")
+    if not head.startswith(b"PK"):
+        raise DatasetError(f"{path} is not an .npz archive (a zip of .npy arrays)")
+    found = {}
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
+            for key in _KEYS:
+                member = next((m for m in (key + ".npy", key) if m in names), None)
+                if member is not None:
+                    found[key] = _read_npy_member(path, zf, member, key)
+    except DatasetError:
+        raise
+    except Exception as exc:  # zipfile, zlib and numpy raise many kinds on a corrupt archive
+        raise DatasetError(f"{path}: corrupt or truncated .npz archive "
+                           f"({type(exc).__name__}: {_why(exc)})") from exc
+    return found
+
+
+#: An HDF5 array stored this many times smaller than it claims is unwritten (fill values) or a
+#: decompression bomb; only checked above _SPARSE_MIN bytes.
+_SPARSE_RATIO, _SPARSE_MIN = 2048, 64 * 2 ** 20
+
+
+def _read_h5(path: str) -> dict[str, np.ndarray]:
+    import h5py
+
+    try:
+        is_hdf5 = h5py.is_hdf5(path)
+    except Exception:
+        is_hdf5 = False
+    if not is_hdf5:
+        raise DatasetError(f"{path} is not an HDF5 file")
+    found = {}
+    try:
+        with h5py.File(path, "r") as fh:
+            for key in _KEYS:
+                link = fh.get(key, getlink=True)
+                if link is None:
+                    continue
+                if isinstance(link, h5py.ExternalLink):
+                    raise DatasetError(f"{path}: {key} links to another file "
+                                       f"({link.filename}); store the array itself")
+                obj = fh[key]
+                if not isinstance(obj, h5py.Dataset):
+                    raise DatasetError(f"{path}: {key} is a {type(obj).__name__}, not an array")
+                if obj.shape is None:
+                    raise DatasetError(f"{path}: {key} is an empty HDF5 dataset")
+                nbytes = _check_header(path, key, obj.shape, obj.dtype)
+                stored = obj.id.get_storage_size()
+                if nbytes > _SPARSE_MIN and nbytes > _SPARSE_RATIO * stored:
+                    raise DatasetError(f"{path}: {key} claims shape {obj.shape} ({nbytes} bytes) "
+                                       f"but stores only {stored} bytes")
+                found[key] = np.asarray(obj[()])
+    except DatasetError:
+        raise
+    except Exception as exc:  # h5py raises OSError, KeyError, TypeError... on a damaged file
+        raise DatasetError(f"{path}: corrupt HDF5 file ({type(exc).__name__}: {_why(exc)})") \
+            from exc
+    return found
+
+
 def load_arrays(path: str, seed: int = 0, val_fraction: float = 0.1) -> Dataset:
     """A user data set: .npz or HDF5 (.h5/.hdf5) holding X_train, Y_train, X_test, Y_test."""
+    path = os.fspath(path)
     if not os.path.exists(path):
         raise DatasetError(f"no such file: {path}")
-    keys = ("X_train", "Y_train", "X_test", "Y_test")
+    if not os.path.isfile(path):
+        raise DatasetError(f"{path} is not a file")
     ext = os.path.splitext(path)[1].lower()
-    if ext == ".npz":
-        with np.load(path, allow_pickle=False) as fh:
-            found = {k: fh[k] for k in keys if k in fh.files}
-    elif ext in (".h5", ".hdf5"):
-        import h5py
-
-        with h5py.File(path, "r") as fh:
-            found = {k: fh[k][()] for k in keys if k in fh}
-    else:
-        raise DatasetError(f"{path}: unknown format {ext!r}; use .npz, .h5 or .hdf5")
-    missing = [k for k in keys if k not in found]
+    try:
+        if ext == ".npz":
+            found = _read_npz(path)
+        elif ext in (".h5", ".hdf5"):
+            found = _read_h5(path)
+        else:
+            raise DatasetError(f"{path}: unknown format {ext!r}; use .npz, .h5 or .hdf5")
+    except OSError as exc:
+        raise DatasetError(f"{path}: cannot read ({_why(exc)})") from exc
+    except MemoryError as exc:
+        raise DatasetError(f"{path}: too large to load into memory") from exc
+    missing = [k for k in _KEYS if k not in found]
     if missing:
-        raise DatasetError(f"{path} lacks arrays {missing} (needs {list(keys)})")
-    return make_dataset(os.path.basename(path), found["X_train"], found["Y_train"],
-                        found["X_test"], found["Y_test"], val_fraction, seed)
+        raise DatasetError(f"{path} lacks arrays {missing} (needs {list(_KEYS)})")
+    try:
+        return make_dataset(os.path.basename(path), found["X_train"], found["Y_train"],
+                            found["X_test"], found["Y_test"], val_fraction, seed)
+    except DatasetError as exc:
+        raise DatasetError(f"{path}: {exc}") from None
 
 
 def read_idx(path: str) -> np.ndarray:
-    """One IDX file (plain or gzipped), as in the MNIST distribution."""
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rb") as fh:
-        data = fh.read()
-    if len(data) < 4 or data[0] != 0 or data[1] != 0:
-        raise DatasetError(f"{path} is not an IDX file")
-    dtype = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4",
-             0x0E: ">f8"}.get(data[2])
-    if dtype is None:
-        raise DatasetError(f"{path}: unknown IDX type 0x{data[2]:02x}")
-    ndim = data[3]
-    shape = struct.unpack(f">{ndim}I", data[4: 4 + 4 * ndim])
-    arr = np.frombuffer(data, dtype=dtype, offset=4 + 4 * ndim)
-    if arr.size != int(np.prod(shape)):
-        raise DatasetError(f"{path}: header says {shape} but holds {arr.size} values")
-    return arr.reshape(shape)
+    """One IDX file (plain or gzipped), as in the MNIST distribution.
+
+    The header is checked against the file before the data are read: a bad magic number, an
+    unknown type code, dimensions that disagree with the file size or exceed
+    :data:`MAX_ELEMENTS` values, and a truncated or corrupt gzip stream all raise
+    :class:`DatasetError`.
+    """
+    path = os.fspath(path)
+    gz = path.endswith(".gz")
+    try:
+        with (gzip.open if gz else open)(path, "rb") as fh:
+            head = fh.read(4)
+            if len(head) < 4 or head[0] != 0 or head[1] != 0:
+                raise DatasetError(f"{path} is not an IDX file (bad magic number "
+                                   f"{head.hex() or 'empty file'})")
+            dtype = _IDX_TYPES.get(head[2])
+            if dtype is None:
+                raise DatasetError(f"{path}: unknown IDX type 0x{head[2]:02x} (expected one of "
+                                   f"{', '.join(f'0x{c:02x}' for c in _IDX_TYPES)})")
+            dtype = np.dtype(dtype)
+            ndim = head[3]
+            dims = fh.read(4 * ndim)
+            if len(dims) != 4 * ndim:
+                raise DatasetError(f"{path}: truncated IDX header ({ndim} dimensions declared)")
+            shape = struct.unpack(f">{ndim}I", dims)
+            count = math.prod(shape)
+            if count > MAX_ELEMENTS:
+                raise DatasetError(f"{path}: header says {shape} = {count} values, more than "
+                                   f"the limit of {MAX_ELEMENTS}")
+            nbytes = count * dtype.itemsize
+            if not gz:
+                held = os.fstat(fh.fileno()).st_size - 4 - 4 * ndim
+                if held != nbytes:
+                    what = (f"{held // dtype.itemsize} values" if held % dtype.itemsize == 0
+                            else f"{held} bytes of data")
+                    raise DatasetError(f"{path}: header says {shape} but holds {what}")
+            data = fh.read(nbytes)
+            if len(data) != nbytes:
+                raise DatasetError(f"{path}: header says {shape} but holds "
+                                   f"{len(data) // dtype.itemsize} values")
+            if fh.read(1):
+                raise DatasetError(f"{path}: header says {shape} but holds more values")
+    except DatasetError:
+        raise
+    except EOFError as exc:
+        raise DatasetError(f"{path}: truncated gzip stream ({_why(exc)})") from exc
+    except MemoryError as exc:
+        raise DatasetError(f"{path}: too large to load into memory") from exc
+    except Exception as exc:  # OSError (BadGzipFile, permissions), zlib.error on a corrupt stream
+        raise DatasetError(f"{path}: cannot read ({type(exc).__name__}: {_why(exc)})") from exc
+    return np.frombuffer(data, dtype=dtype).reshape(shape)
 
 
 def _find(folder: str, stem: str) -> str:
@@ -169,12 +368,27 @@ def load_mnist(folder: str, pool: int = 1, binarise: bool = False, seed: int = 0
 
     pool: average-pool factor (2 gives 14x14, as in the DW-synapse paper); binarise at 0.5.
     """
+    folder = os.fspath(folder)
     if not os.path.isdir(folder):
         raise DatasetError(f"no such folder: {folder}")
     parts = {}
     for split, prefix in (("train", "train"), ("test", "t10k")):
-        X = read_idx(_find(folder, f"{prefix}-images-idx3-ubyte")).astype(np.float64) / 255.0
-        y = read_idx(_find(folder, f"{prefix}-labels-idx1-ubyte")).astype(np.int64)
+        image_path = _find(folder, f"{prefix}-images-idx3-ubyte")
+        label_path = _find(folder, f"{prefix}-labels-idx1-ubyte")
+        images, labels = read_idx(image_path), read_idx(label_path)
+        if images.ndim != 3:
+            raise DatasetError(f"{image_path}: images must be 3-D (count, rows, columns), the "
+                               f"header says {images.shape}")
+        if labels.ndim != 1:
+            raise DatasetError(f"{label_path}: labels must be 1-D, the header says "
+                               f"{labels.shape}")
+        if len(images) != len(labels):
+            raise DatasetError(f"{image_path} holds {len(images)} images but {label_path} holds "
+                               f"{len(labels)} labels")
+        if images.dtype.kind == "f" and not np.isfinite(images).all():
+            raise DatasetError(f"{image_path} holds NaN or infinite pixels")
+        y = _check_labels(labels, label_path)
+        X = images.astype(np.float64) / 255.0
         if limit:
             X, y = X[:limit], y[:limit]
         if pool > 1:
@@ -184,13 +398,23 @@ def load_mnist(folder: str, pool: int = 1, binarise: bool = False, seed: int = 0
         if binarise:
             X = (X > 0.5).astype(np.float64)
         parts[split] = (X, y)
-    return make_dataset("mnist", *parts["train"], *parts["test"], val_fraction, seed, scale=1.0)
+    try:
+        return make_dataset("mnist", *parts["train"], *parts["test"], val_fraction, seed,
+                            scale=1.0)
+    except DatasetError as exc:
+        raise DatasetError(f"{folder}: {exc}") from None
 
 
 def load(spec: str, seed: int = 0) -> Dataset:
     """'digits', a .npz/.h5 path, or 'mnist:FOLDER'."""
+    if isinstance(spec, os.PathLike):
+        spec = os.fspath(spec)
+    if not isinstance(spec, str):
+        raise DatasetError(f"a data set is {_FORMS}; got {spec!r}")
     if spec == "digits":
         return load_digits(seed)
     if spec.startswith("mnist:"):
         return load_mnist(spec[len("mnist:"):], seed=seed)
+    if os.path.splitext(spec)[1].lower() not in (".npz", ".h5", ".hdf5"):
+        raise DatasetError(f"unknown data set {spec!r}: use {_FORMS}")
     return load_arrays(spec, seed)
