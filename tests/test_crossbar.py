@@ -4,10 +4,11 @@ import shutil
 import numpy as np
 import pytest
 
-from spicegen.crossbar import (ConductanceMap, CrossbarConfig, crossbar_mac, crossbar_netlist,
-                               effective_weights, layer_accuracy, plot_current_map,
-                               plot_mac_error_sweep, read_cell, report, solve_numpy, solve_spice,
-                               weights_to_conductances)
+from spicegen.crossbar import (SOLVERS, ConductanceMap, CrossbarConfig, crossbar_mac,
+                               crossbar_netlist, effective_weights, layer_accuracy,
+                               plot_current_map, plot_mac_error_sweep, read_cell, report,
+                               solve_numpy, solve_spice, weights_to_conductances)
+from spicegen.crossbar.topology import _build_circuit
 
 from .conftest import requires_ngspice
 
@@ -278,3 +279,30 @@ def test_bad_weights_are_refused():
         solve_numpy(np.ones((2, 3)), np.array([1.0, np.inf, 0.0]))
     with pytest.raises(ValueError, match="outside"):
         read_cell(np.ones((2, 2)), 2, 0)
+
+
+def test_solver_registry_names_two_solvers_of_one_shape():
+    assert sorted(SOLVERS) == ["numpy", "spice"]
+    for solver in SOLVERS.values():
+        assert callable(getattr(solver, "solve", None))
+    with pytest.raises(ValueError, match="'numpy' or 'spice'"):
+        read_cell(np.ones((2, 2)), 0, 0, solver="xyce")
+
+
+@requires_ngspice
+def test_registered_solvers_agree_on_a_small_array():
+    # wires, access transistors, sense resistors and a floating row: every element kind
+    cfg = CrossbarConfig(r_wire=3.0, access=True, sensing="resistor", r_sense=500.0, rows=4)
+    cmap = weights_to_conductances(np.array([[0.5, -1.0, 0.25], [-0.75, 0.1, 1.0]]), cfg)
+    drive = np.array([0.1, -0.04, 0.07, np.nan])    # row 3 (unused) floats, its access is off
+    circ = _build_circuit(cmap.G, cfg, drive, np.ones(cmap.G.shape[1], bool),
+                          np.array([True, True, True, False]))
+    solutions = {name: solver.solve(circ, "registry check") for name, solver in SOLVERS.items()}
+    numpy_sol, spice_sol = solutions["numpy"], solutions["spice"]
+    assert numpy_sol.netlist is None and spice_sol.netlist.startswith("* registry check\n")
+    # the floating row hangs on 1 GOhm access resistors, where ngspice's gmin (1e-12 S to ground
+    # at every node) moves its voltage by ~1e-8 relative; every other node agrees to ~1e-12
+    np.testing.assert_allclose(spice_sol.volts, numpy_sol.volts, rtol=1e-7, atol=1e-15)
+    np.testing.assert_allclose(spice_sol.column_current, numpy_sol.column_current, rtol=1e-9,
+                               atol=1e-18)
+    assert np.abs(numpy_sol.column_current).min() > 1e-7    # every column carries current
