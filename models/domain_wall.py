@@ -14,7 +14,8 @@ import dataclasses
 
 import torch
 
-from .params import Params, param, spice_number, spice_params
+from .device import Device, Subckt, register_device
+from .params import Params, param, spice_number
 from .units import check_fidelity
 
 
@@ -80,33 +81,59 @@ def conductance(position: torch.Tensor, prm: DomainWallParams) -> torch.Tensor:
 
 # ---------------------------------------------------------------- SPICE models
 
-def spice_subckt(prm: DomainWallParams, kind: str, fidelity: str = "envelope") -> str:
-    """``dw_stoch`` (kind 'stochastic') or ``dw_mtj`` (kind 'mtj'); same at both fidelities.
+class DWSynapse(Device):
+    """The stochastic DW synapse, ``dw_stoch drive state`` (same at both fidelities): every t_read
+    a fresh uniform number r (ngspice trrandom; seed it with ``.options seed=N``) is compared with
+    p(V(drive)); ``state`` is 1 V when the wall passed."""
+    kind = "dw_synapse"
+    Params = DomainWallParams
+    graph_fields = ("x0", "dx", "a", "t_read")
+    spice_names = {"x0": "x0", "dx": "dx", "a": "amp", "t_read": "tread"}
 
-    dw_stoch, ports ``drive state``: every t_read a fresh uniform number r (ngspice trrandom; seed it
-    with ``.options seed=N``) is compared with p(V(drive)); ``state`` is 1 V when the wall passed.
-    dw_mtj, ports ``t1 t2 pos``: conductance G(V(pos)) between t1 and t2, pos clamped to [0, 1].
-    """
-    check_fidelity(fidelity)
-    if kind == "stochastic":
-        values = {"x0": prm.x0, "dx": prm.dx, "amp": prm.a, "tread": prm.t_read}
-        return "\n".join([
-            f".subckt dw_stoch drive state params: {spice_params(values)}",
+    def subckt(self, fidelity: str, prm: DomainWallParams | None = None) -> Subckt:
+        check_fidelity(fidelity)
+        return Subckt("dw_stoch", ("drive", "state"), self.spice_values(prm), "\n".join([
             "* one uniform draw in [0, 1) per read, held for the read",
             "Vrnd r 0 dc 0 trrandom(1 {tread} 0 0.5 0.5)",
             "Bprob prob 0 V = (1 - amp) + amp/(1 + exp(-dx*(V(drive) - x0)))",
             "Bstate state 0 V = V(r) < V(prob) ? 1 : 0",
-            ".ends dw_stoch",
-        ])
-    if kind == "mtj":
-        values = {"gp": prm.G_P, "gap": prm.G_AP}
-        return "\n".join([
-            f".subckt dw_mtj t1 t2 pos params: {spice_params(values)}",
+        ]))
+
+    def verilog_a(self, prm: DomainWallParams | None = None) -> dict[str, str]:
+        return {"domain_wall.va": verilog_a(self.params(prm))}
+
+
+class DWMTJ(Device):
+    """The DW-MTJ resistive synapse, ``dw_mtj t1 t2 pos`` (same at both fidelities): conductance
+    G(V(pos)) between t1 and t2, pos clamped to [0, 1]."""
+    kind = "dw_mtj"
+    Params = DomainWallParams
+    graph_fields = ("G_P", "G_AP")
+    spice_names = {"G_P": "gp", "G_AP": "gap"}
+
+    def subckt(self, fidelity: str, prm: DomainWallParams | None = None) -> Subckt:
+        check_fidelity(fidelity)
+        return Subckt("dw_mtj", ("t1", "t2", "pos"), self.spice_values(prm), "\n".join([
             "* parallel conduction of the P and AP parts of the free layer",
             "Bg t1 t2 I = (gap + (gp - gap)*min(max(V(pos), 0), 1))*V(t1, t2)",
-            ".ends dw_mtj",
-        ])
-    raise ValueError(f"DW device kind must be 'stochastic' or 'mtj', got {kind!r}")
+        ]))
+
+    def verilog_a(self, prm: DomainWallParams | None = None) -> dict[str, str]:
+        return {"domain_wall.va": verilog_a(self.params(prm))}
+
+
+SYNAPSE = register_device(DWSynapse())
+MTJ = register_device(DWMTJ())
+_VARIANTS = {"stochastic": SYNAPSE, "mtj": MTJ}
+
+
+def spice_subckt(prm: DomainWallParams, kind: str, fidelity: str = "envelope") -> str:
+    """``dw_stoch`` (kind 'stochastic', :class:`DWSynapse`) or ``dw_mtj`` (kind 'mtj',
+    :class:`DWMTJ`); same at both fidelities."""
+    check_fidelity(fidelity)
+    if kind not in _VARIANTS:
+        raise ValueError(f"DW device kind must be 'stochastic' or 'mtj', got {kind!r}")
+    return _VARIANTS[kind].library(fidelity, prm)
 
 
 def verilog_a(prm: DomainWallParams) -> str:

@@ -19,7 +19,8 @@ import warnings
 
 import torch
 
-from .params import Params, param, spice_number, spice_params
+from .device import Device, Subckt, register_device
+from .params import Params, param, spice_number
 from .units import FREQ_UNIT, POWER_UNIT, STATE_CURRENT_UNIT, check_fidelity
 
 TWO_PI = 2.0 * math.pi
@@ -118,77 +119,9 @@ def drive_amplitude(power: float, prm: ResonatorParams) -> float:
 
 # ---------------------------------------------------------------- SPICE models
 
-def spice_subckt(prm: ResonatorParams, fidelity: str) -> str:
-    """Subcircuit ``mtj_env`` or ``mtj_rf`` with defaults from ``prm``.
-
-    envelope, ports ``pw df a b``: the resonator is an ideal DC voltage V(a, b) = V_dc for an input of
-    power V(pw) (1 V = 1 uW) at frequency fin + V(df) (1 V = 1 MHz); series instances add up to a chain.
-    rf, ports ``a b out``: the RF current flows from a to b through R(t); ``out`` is V(a, b) through a
-    buffered two-pole low-pass at lp_ratio f_r, i.e. the rectified voltage. It is built on
-    ``mtj_rf_core a b`` (the junction alone), which chains use so that only the chain has a read-out.
-    """
-    common = {"fr": prm.f_r, "alpha": prm.alpha}
-    if check_fidelity(fidelity) == "envelope":
-        values = {"fin": prm.f_r, **common, "ksd": prm.K_SD, "asym": prm.a_sym, "aasym": prm.a_asym}
-        delta = f"(fin + V(df)*{spice_number(FREQ_UNIT)} - fr)"
-        return "\n".join([
-            f".subckt mtj_env pw df a b params: {spice_params(values)}",
-            "* spin-diode Lorentzian; fin is the centre frequency of the source feeding pw/df",
-            f"Bv a b V = V(pw)*{spice_number(POWER_UNIT)}*ksd*(asym*(alpha*fr)^2 + aasym*2*(alpha*fr)*{delta})"
-            f"/((alpha*fr)^2 + {delta}^2)",
-            ".ends mtj_env",
-        ])
-    if prm.alpha > RWA_ALPHA_LIMIT:
-        warnings.warn(f"ResonatorParams.alpha = {prm.alpha}: the rf model's mixing coefficients "
-                      f"assume the rotating-wave limit and deviate from the Lorentzian by about "
-                      f"alpha of its peak (measured 3.3 % at alpha = 0.03)", RuntimeWarning)
-    beta_s, beta_a = mixing_coefficients(prm)
-    core = {**common, "r0": prm.R0, "bs": beta_s, "ba": beta_a}
-    gam = f"({spice_number(TWO_PI)}*alpha*fr)"
-    wr = f"({spice_number(TWO_PI)}*fr)"
-    iu = spice_number(STATE_CURRENT_UNIT)
-    return "\n".join([
-        readout_lowpass_subckt(),
-        "",
-        f".subckt mtj_prec i dr params: {spice_params({**common, 'bs': beta_s, 'ba': beta_a})} orient=1",
-        "* precession m = u + i v (1 V = 1 uA) driven by the junction current V(i) (1 V = 1 uA):",
-        "* dm/dt = -(i w_r + Gamma) m + Gamma I; it adds orient (beta_s u + beta_a v) (ohm) as a current",
-        "* into the resistance-summing node dr. All linear: ngspice loads these far faster than B-sources",
-        "Cu u 0 1",
-        "Cv v 0 1",
-        f"Gwu 0 u v 0 {{{wr}}}",
-        f"Gwv v 0 u 0 {{{wr}}}",
-        f"Rgu u 0 {{1/{gam}}}",
-        f"Rgv v 0 {{1/{gam}}}",
-        f"Gdrive 0 u i 0 {{{gam}}}",
-        f"Gdru 0 dr u 0 {{orient*bs*{iu}}}",
-        f"Gdrv 0 dr v 0 {{orient*ba*{iu}}}",
-        ".ends mtj_prec",
-        "",
-        f".subckt mtj_rf_core a b params: {spice_params(core)}",
-        "* the junction: V = I_rf R(t), R(t) = R0 + beta_s u + beta_a v",
-        "Vsense a n1 0",
-        f"Hi i 0 Vsense {{1/{iu}}}",
-        "Rdr dr 0 1",
-        "Xp i dr mtj_prec params: fr={fr} alpha={alpha} bs={bs} ba={ba}",
-        "Bjn n1 b V = i(Vsense)*(r0 + V(dr))",
-        ".ends mtj_rf_core",
-        "",
-        f".subckt mtj_rf a b out params: {spice_params({**core, 'lpr': prm.lp_ratio})}",
-        "* one resonator with its own read-out: V(a, b) through the two-pole low-pass at lpr * fr",
-        "Xcore a b mtj_rf_core params: fr={fr} alpha={alpha} r0={r0} bs={bs} ba={ba}",
-        "Eab ab 0 a b 1",
-        "Xlp ab out readout_lp params: fc={lpr*fr}",
-        ".ends mtj_rf",
-    ])
-
-
-def readout_lowpass_subckt() -> str:
-    """``readout_lp in out params: fc``: buffered two-pole RC low-pass (poles at fc), the DC
-    read-out of rectified voltages at rf fidelity; high input impedance, ideal output."""
+def _readout_lp() -> Subckt:
     c_lp = f"{{1/({spice_number(TWO_PI)}*1000*fc)}}"
-    return "\n".join([
-        ".subckt readout_lp in out params: fc=1e7",
+    return Subckt("readout_lp", ("in", "out"), {"fc": "1e7"}, "\n".join([
         "Ebuf l0 0 in 0 1",
         "Rl1 l0 l1 1000",
         f"Cl1 l1 0 {c_lp}",
@@ -196,8 +129,104 @@ def readout_lowpass_subckt() -> str:
         "Rl2 l2 l3 1000",
         f"Cl2 l3 0 {c_lp}",
         "Eout out 0 l3 0 1",
-        ".ends readout_lp",
-    ])
+    ]))
+
+
+class Resonator(Device):
+    """The MTJ resonator family: graph nodes ``resonator``.
+
+    envelope, ``mtj_env pw df a b``: the resonator is an ideal DC voltage V(a, b) = V_dc for an
+    input of power V(pw) (1 V = 1 uW) at frequency fin + V(df) (1 V = 1 MHz); series instances add
+    up to a chain.
+    rf, ``mtj_rf a b out``: the RF current flows from a to b through R(t); ``out`` is V(a, b)
+    through a buffered two-pole low-pass at lp_ratio f_r (``readout_lp in out``), i.e. the
+    rectified voltage. It is built on ``mtj_rf_core a b`` (the junction alone), which chains use so
+    that only the chain has a read-out, and that on ``mtj_prec i dr`` (the precession, driven by
+    the junction current V(i) in uA, adding orient (beta_s u + beta_a v) into node dr).
+    """
+    kind = "resonator"
+    Params = ResonatorParams
+    per_device_fields = ("f_r",)  # trained per device
+    spice_names = {"f_r": "fr", "alpha": "alpha", "K_SD": "ksd", "a_sym": "asym", "a_asym": "aasym",
+                   "R0": "r0", "lp_ratio": "lpr"}
+
+    def spice_values(self, params=None, fields=None) -> dict[str, float]:
+        """As :meth:`Device.spice_values`; without ``fields`` also the rf mixing coefficients
+        ``bs`` and ``ba`` (Ohm/A) that the parameters imply (:func:`mixing_coefficients`)."""
+        values = super().spice_values(params, fields)
+        if fields is None:
+            values["bs"], values["ba"] = mixing_coefficients(self.params(params))
+        return values
+
+    def subckt(self, fidelity: str, prm: ResonatorParams | None = None) -> Subckt:
+        prm = self.params(prm)
+        common = {"fr": prm.f_r, "alpha": prm.alpha}
+        if check_fidelity(fidelity) == "envelope":
+            values = {"fin": prm.f_r, **common, "ksd": prm.K_SD, "asym": prm.a_sym, "aasym": prm.a_asym}
+            delta = f"(fin + V(df)*{spice_number(FREQ_UNIT)} - fr)"
+            return Subckt("mtj_env", ("pw", "df", "a", "b"), values, "\n".join([
+                "* spin-diode Lorentzian; fin is the centre frequency of the source feeding pw/df",
+                f"Bv a b V = V(pw)*{spice_number(POWER_UNIT)}*ksd*(asym*(alpha*fr)^2 + aasym*2*(alpha*fr)*{delta})"
+                f"/((alpha*fr)^2 + {delta}^2)",
+            ]))
+        if prm.alpha > RWA_ALPHA_LIMIT:
+            warnings.warn(f"ResonatorParams.alpha = {prm.alpha}: the rf model's mixing coefficients "
+                          f"assume the rotating-wave limit and deviate from the Lorentzian by about "
+                          f"alpha of its peak (measured 3.3 % at alpha = 0.03)", RuntimeWarning)
+        beta_s, beta_a = mixing_coefficients(prm)
+        core = {**common, "r0": prm.R0, "bs": beta_s, "ba": beta_a}
+        gam = f"({spice_number(TWO_PI)}*alpha*fr)"
+        wr = f"({spice_number(TWO_PI)}*fr)"
+        iu = spice_number(STATE_CURRENT_UNIT)
+        readout = _readout_lp()
+        prec = Subckt("mtj_prec", ("i", "dr"), {**common, "bs": beta_s, "ba": beta_a, "orient": 1},
+                      "\n".join([
+            "* precession m = u + i v (1 V = 1 uA) driven by the junction current V(i) (1 V = 1 uA):",
+            "* dm/dt = -(i w_r + Gamma) m + Gamma I; it adds orient (beta_s u + beta_a v) (ohm) as a current",
+            "* into the resistance-summing node dr. All linear: ngspice loads these far faster than B-sources",
+            "Cu u 0 1",
+            "Cv v 0 1",
+            f"Gwu 0 u v 0 {{{wr}}}",
+            f"Gwv v 0 u 0 {{{wr}}}",
+            f"Rgu u 0 {{1/{gam}}}",
+            f"Rgv v 0 {{1/{gam}}}",
+            f"Gdrive 0 u i 0 {{{gam}}}",
+            f"Gdru 0 dr u 0 {{orient*bs*{iu}}}",
+            f"Gdrv 0 dr v 0 {{orient*ba*{iu}}}",
+        ]))
+        passed = {k: f"{{{k}}}" for k in ("fr", "alpha", "r0", "bs", "ba")}  # a parent's own values
+        core_sc = Subckt("mtj_rf_core", ("a", "b"), core, "\n".join([
+            "* the junction: V = I_rf R(t), R(t) = R0 + beta_s u + beta_a v",
+            "Vsense a n1 0",
+            f"Hi i 0 Vsense {{1/{iu}}}",
+            "Rdr dr 0 1",
+            prec.instance("Xp", {"i": "i", "dr": "dr"}, {k: passed[k] for k in ("fr", "alpha", "bs", "ba")}),
+            "Bjn n1 b V = i(Vsense)*(r0 + V(dr))",
+        ]), requires=(prec,))
+        return Subckt("mtj_rf", ("a", "b", "out"), {**core, "lpr": prm.lp_ratio}, "\n".join([
+            "* one resonator with its own read-out: V(a, b) through the two-pole low-pass at lpr * fr",
+            core_sc.instance("Xcore", {"a": "a", "b": "b"}, passed),
+            "Eab ab 0 a b 1",
+            readout.instance("Xlp", {"in": "ab", "out": "out"}, {"fc": "{lpr*fr}"}),
+        ]), requires=(readout, core_sc))
+
+    def verilog_a(self, prm: ResonatorParams | None = None) -> dict[str, str]:
+        return {"mtj_resonator.va": verilog_a(self.params(prm))}
+
+
+DEVICE = register_device(Resonator())
+
+
+def spice_subckt(prm: ResonatorParams, fidelity: str) -> str:
+    """Text of the subcircuits ``mtj_env`` (envelope) or ``mtj_rf`` and those it is built on (rf),
+    with defaults from ``prm``; ports and parameters: :class:`Resonator`."""
+    return DEVICE.library(fidelity, prm)
+
+
+def readout_lowpass_subckt() -> str:
+    """``readout_lp in out params: fc``: buffered two-pole RC low-pass (poles at fc), the DC
+    read-out of rectified voltages at rf fidelity; high input impedance, ideal output."""
+    return _readout_lp().text
 
 
 def verilog_a(prm: ResonatorParams) -> str:

@@ -15,7 +15,8 @@ import math
 
 import torch
 
-from .params import Params, param, spice_number, spice_params
+from .device import Device, Subckt, register_device
+from .params import Params, param, spice_number
 from .units import FREQ_UNIT, POWER_UNIT, check_fidelity
 
 TWO_PI = 2.0 * math.pi
@@ -196,64 +197,88 @@ def network_trajectories(seq: torch.Tensor, weights: list[torch.Tensor],
 
 # ---------------------------------------------------------------- SPICE models
 
-def _subckt_params(prm: STNOParams) -> str:
-    return spice_params({"f0": prm.f0, "gg": prm.Gg, "qnl": prm.Q, "ith": prm.I_th,
-                         "rdev": prm.R, "kp": prm.k_P, "nshift": prm.N, "zload": prm.Z0})
+class STNO(Device):
+    """The STNO family: graph nodes ``stno`` (and the ``neuron`` of dynamical networks).
+
+    Subcircuits, envelope: ``stno_env`` (the neuron of RF networks) and ``stno_seq`` (the power
+    equation alone, for sequence networks); rf: ``stno_rf``.
+    """
+    kind = "stno"
+    Params = STNOParams
+    per_device_fields = ("f0",)  # each oscillator has its own channel
+    spice_names = {"f0": "f0", "Gg": "gg", "Q": "qnl", "I_th": "ith", "R": "rdev", "k_P": "kp",
+                   "N": "nshift", "Z0": "zload"}
+
+    def subckt(self, fidelity: str, prm: STNOParams | None = None) -> Subckt:
+        return self.subckts(fidelity, prm)[0]
+
+    def subckts(self, fidelity: str, prm: STNOParams | None = None) -> tuple[Subckt, ...]:
+        """Envelope, ``stno_env in p pw df``: ``in`` is the DC drive (the device is the resistor R
+        from ``in`` to ground, so I = V(in) / R), ``p`` the normalised power, ``pw`` the emitted
+        power (1 V = 1 uW), ``df`` the frequency shift from f0 (1 V = 1 MHz); and
+        ``stno_seq in p rst run``, the power equation alone for sequence networks that run many
+        samples in one transient: ``run`` (0..1) scales the dynamics and ``rst`` (0..1) pulls p
+        to prst at the rate krst, so that every sample starts from one state.
+        rf, ``stno_rf in out p``: ``out`` is the carrier voltage, sized so that it delivers P_out
+        into Z0.
+        Initial power: set it with :func:`initial_condition` (p = 0 is a fixed point, as in the
+        device, where thermal noise starts the oscillation).
+        """
+        values = self.spice_values(prm)
+        z = "(V(in)/(rdev*ith))"
+        dpdt = f"2*gg*(({z} - 1) - ({z} + qnl)*max(V(s),0))*max(V(s),0)"
+        if check_fidelity(fidelity) == "envelope":
+            env = Subckt("stno_env", ("in", "p", "pw", "df"), values, "\n".join([
+                "* power equation dp/dt = 2 Gg [(z-1) - (z+Q) p] p, z = I/I_th, integrated on internal node s",
+                "Rdev in 0 {rdev}",
+                "Cs s 0 1",
+                f"Bs 0 s I = {dpdt}",
+                "Bp p 0 V = max(V(s),0)",
+                f"Bpw pw 0 V = kp*V(p)*V(in)*V(in)/rdev/{spice_number(POWER_UNIT)}",
+                f"Bdf df 0 V = nshift*V(p)/{spice_number(TWO_PI * FREQ_UNIT)}",
+            ]))
+            seq = Subckt("stno_seq", ("in", "p", "rst", "run"),
+                         {**values, "prst": 0.01, "krst": "4e9"}, "\n".join([
+                "* the same power equation, for sequence networks: V(run) scales the dynamics, and",
+                "* V(rst) pulls p to prst at the rate krst; at krst = 2/h the trapezoid with step h",
+                "* lands on prst in one step",
+                "Rdev in 0 {rdev}",
+                "Cs s 0 1",
+                f"Bs 0 s I = V(run)*{dpdt} - krst*V(rst)*(V(s) - prst)",
+                "Bp p 0 V = max(V(s),0)",
+            ]))
+            return env, seq
+        pp = "(V(x)*V(x) + V(y)*V(y))"
+        omega = f"({spice_number(TWO_PI)}*f0 + nshift*{pp})"
+        gain = f"(gg*{z}*(1 - {pp}) - gg*(1 + qnl*{pp}))"
+        return (Subckt("stno_rf", ("in", "out", "p"), values, "\n".join([
+            "* complex amplitude c = x + i y: dc/dt = -i w(p) c + [sigma I (1-p) - Gg (1+Q p)] c",
+            "Rdev in 0 {rdev}",
+            "Cx x 0 1",
+            "Cy y 0 1",
+            f"Bx 0 x I = {omega}*V(y) + {gain}*V(x)",
+            f"By 0 y I = -{omega}*V(x) + {gain}*V(y)",
+            f"Bp p 0 V = {pp}",
+            "* carrier amplitude sqrt(2 P_out Z0) with P_out = k_P p R I^2; V(x) = sqrt(p) cos(phase)",
+            "Bout out 0 V = sqrt(2*kp*zload/rdev)*abs(V(in))*V(x)",
+        ])),)
+
+    @staticmethod
+    def initial_condition(instance: str, p_init: float, fidelity: str,
+                          carrier_at_zero: bool = True) -> str:
+        return initial_condition(instance, p_init, fidelity, carrier_at_zero)
+
+    def verilog_a(self, prm: STNOParams | None = None) -> dict[str, str]:
+        return {"stno.va": verilog_a(self.params(prm))}
+
+
+DEVICE = register_device(STNO())
 
 
 def spice_subckt(prm: STNOParams, fidelity: str) -> str:
-    """Subcircuit definition ``stno_env`` or ``stno_rf``, defaults taken from ``prm``.
-
-    Ports, envelope: ``in p pw df``. ``in`` is the DC drive: the device is the resistor R from ``in``
-    to ground, so I = V(in) / R. ``p`` is the normalised power, ``pw`` the emitted power
-    (1 V = 1 uW), ``df`` the frequency shift from f0 (1 V = 1 MHz).
-    The envelope family also holds ``stno_seq in p rst run``: the power equation alone, for
-    sequence networks that run many samples in one transient. ``run`` (0..1) scales the dynamics
-    and ``rst`` (0..1) pulls p to prst at the rate krst, so that every sample starts from one state.
-    Ports, rf: ``in out p``. ``out`` is the carrier voltage, sized so that it delivers P_out into Z0.
-    Initial power: set it with :func:`initial_condition` (p = 0 is a fixed point, as in the device,
-    where thermal noise starts the oscillation).
-    """
-    z = "(V(in)/(rdev*ith))"
-    dpdt = f"2*gg*(({z} - 1) - ({z} + qnl)*max(V(s),0))*max(V(s),0)"
-    if check_fidelity(fidelity) == "envelope":
-        return "\n".join([
-            f".subckt stno_env in p pw df params: {_subckt_params(prm)}",
-            "* power equation dp/dt = 2 Gg [(z-1) - (z+Q) p] p, z = I/I_th, integrated on internal node s",
-            "Rdev in 0 {rdev}",
-            "Cs s 0 1",
-            f"Bs 0 s I = {dpdt}",
-            "Bp p 0 V = max(V(s),0)",
-            f"Bpw pw 0 V = kp*V(p)*V(in)*V(in)/rdev/{spice_number(POWER_UNIT)}",
-            f"Bdf df 0 V = nshift*V(p)/{spice_number(TWO_PI * FREQ_UNIT)}",
-            ".ends stno_env",
-            "",
-            f".subckt stno_seq in p rst run params: {_subckt_params(prm)} prst=0.01 krst=4e9",
-            "* the same power equation, for sequence networks: V(run) scales the dynamics, and",
-            "* V(rst) pulls p to prst at the rate krst; at krst = 2/h the trapezoid with step h",
-            "* lands on prst in one step",
-            "Rdev in 0 {rdev}",
-            "Cs s 0 1",
-            f"Bs 0 s I = V(run)*{dpdt} - krst*V(rst)*(V(s) - prst)",
-            "Bp p 0 V = max(V(s),0)",
-            ".ends stno_seq",
-        ])
-    pp = "(V(x)*V(x) + V(y)*V(y))"
-    omega = f"({spice_number(TWO_PI)}*f0 + nshift*{pp})"
-    gain = f"(gg*{z}*(1 - {pp}) - gg*(1 + qnl*{pp}))"
-    return "\n".join([
-        f".subckt stno_rf in out p params: {_subckt_params(prm)}",
-        "* complex amplitude c = x + i y: dc/dt = -i w(p) c + [sigma I (1-p) - Gg (1+Q p)] c",
-        "Rdev in 0 {rdev}",
-        "Cx x 0 1",
-        "Cy y 0 1",
-        f"Bx 0 x I = {omega}*V(y) + {gain}*V(x)",
-        f"By 0 y I = -{omega}*V(x) + {gain}*V(y)",
-        f"Bp p 0 V = {pp}",
-        "* carrier amplitude sqrt(2 P_out Z0) with P_out = k_P p R I^2; V(x) = sqrt(p) cos(phase)",
-        "Bout out 0 V = sqrt(2*kp*zload/rdev)*abs(V(in))*V(x)",
-        ".ends stno_rf",
-    ])
+    """Text of the subcircuits ``stno_env`` and ``stno_seq`` (envelope) or ``stno_rf`` (rf), with
+    defaults taken from ``prm``; ports and parameters: :meth:`STNO.subckts`."""
+    return DEVICE.library(fidelity, prm)
 
 
 def initial_condition(instance: str, p_init: float, fidelity: str,
