@@ -22,6 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from spintronic.models import ResonatorParams  # noqa: E402
 from spicegen import crosstalk as xt  # noqa: E402
+from spicegen.crosstalk.tables import _table  # noqa: E402
 
 OUT = os.path.join("out", "crosstalk")
 TWO_PI = 2 * math.pi
@@ -81,7 +82,7 @@ def main() -> None:
             mins = [g.min_spacing_for(b) for b in bounds]
             table.append((str(n), f"{alpha:g}", f"{100 * g.floor:.2f} %",
                           *("-" if m is None else f"{m:.3g}" for m in mins)))
-    print(xt._table(header, table))
+    print(_table(header, table))
     print(f"\nfigures in {OUT}/; total {time.perf_counter() - start:.1f} s")
 
 

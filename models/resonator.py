@@ -17,6 +17,7 @@ import dataclasses
 import math
 import warnings
 
+import numpy as np
 import torch
 
 from .device import Device, Subckt, register_device
@@ -115,6 +116,60 @@ def mixing_coefficients(prm: ResonatorParams) -> tuple[float, float]:
 def drive_amplitude(power: float, prm: ResonatorParams) -> float:
     """Peak RF current (A) that carries ``power`` (W) in the reference impedance Z0."""
     return math.sqrt(2.0 * power / prm.Z0)
+
+
+def orientation(k: int) -> int:
+    """+1 / -1 mounting of the k-th resonator of a chain: alternately head-to-tail, as
+    :func:`chain_signs`."""
+    return 1 if k % 2 == 0 else -1
+
+
+# ---------------------------------------------------------------- carrier-level response (numpy)
+
+def resonator_response(f: np.ndarray, f_r: float, prm: ResonatorParams) -> np.ndarray:
+    """Complex phasor ratio dR / I (Ohm/A) of one ``mtj_prec`` resonator (orientation +1) driven by
+    I0 cos(2 pi f t), without the rotating-wave approximation.
+
+    m = A e^{iwt} + B e^{-iwt} with A = (Gamma I0 / 2) / (Gamma + i (w + w_r)) (counter-rotating)
+    and B = (Gamma I0 / 2) / (Gamma + i (w_r - w)); so u = Re((A + B*) e^{iwt}),
+    v = Re((-iA + iB*) e^{iwt}) and dR = beta_s u + beta_a v.
+    """
+    w = TWO_PI * np.asarray(f, dtype=np.float64)
+    wr = TWO_PI * f_r
+    gam = prm.alpha * wr
+    a = 0.5 * gam / (gam + 1j * (w + wr))
+    b = 0.5 * gam / (gam + 1j * (wr - w))
+    beta_s, beta_a = mixing_coefficients(prm)
+    return beta_s * (a + np.conj(b)) + beta_a * (-1j * a + 1j * np.conj(b))
+
+
+def series_response(f: np.ndarray, f_r, orientations, prm: ResonatorParams) -> np.ndarray:
+    """Complex dR / I (Ohm/A) of one chain: resonators ``f_r`` in series, mounted ``orientations``
+    (+1 / -1 each), at the frequencies ``f``: sum_k o_k :func:`resonator_response`."""
+    return sum(o * resonator_response(f, fr, prm) for fr, o in zip(f_r, orientations))
+
+
+def dc_weight(response: np.ndarray, prm: ResonatorParams) -> np.ndarray:
+    """Exact DC response (V/W) of a resistance that modulates as ``response`` = dR / I (complex,
+    Ohm/A): <I dR> / P = Re(H) / Z0, with P = I0^2 Z0 / 2.
+
+    For :func:`resonator_response` in the rotating-wave limit it is the Lorentzian; the
+    counter-rotating term adds about -alpha x K_SD a_asym per resonator (x orientation), whatever
+    the detuning.
+    """
+    return response.real / prm.Z0
+
+
+def peak_weight(prm: ResonatorParams) -> float:
+    """Largest |G| over detuning u (linewidths): K_SD |a_sym + 2 a_asym u| / (1 + u^2)."""
+    u = np.linspace(-5, 5, 20001)
+    return float(np.abs(prm.K_SD * (prm.a_sym + 2 * prm.a_asym * u) / (1 + u * u)).max())
+
+
+def two_pole(f: np.ndarray | float, fc: float) -> np.ndarray | float:
+    """|H| of the read-out low-pass (two equal real poles at fc, :func:`readout_lowpass_subckt`):
+    1 / (1 + (f / fc)^2)."""
+    return 1.0 / (1.0 + (np.asarray(f) / fc) ** 2)
 
 
 # ---------------------------------------------------------------- SPICE models

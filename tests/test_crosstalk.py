@@ -8,6 +8,8 @@ import torch
 from spintronic.models import ResonatorParams, resonator
 from spicegen import crosstalk as xt
 from spicegen.crosstalk import CrosstalkSetup
+from spicegen.crosstalk.deck import _deck
+from spicegen.crosstalk.guideline import _layer_error
 
 from .conftest import requires_ngspice
 
@@ -107,7 +109,7 @@ def test_guideline_min_spacing_is_monotone_and_rf_agrees(tmp_path):
     assert g.floor > 0.06
     got = [m for m in mins if m is not None]
     assert len(got) == len(bounds) - 1 and all(a > b for a, b in zip(got, got[1:]))
-    assert xt._layer_error(g.min_spacing, g) == pytest.approx(0.1, rel=1e-3)
+    assert _layer_error(g.min_spacing, g) == pytest.approx(0.1, rel=1e-3)
     assert np.all(np.diff(g.error) < 0)
     lor, measured, exact = g.rf[8.0]
     assert measured == pytest.approx(exact, rel=0.01)
@@ -135,11 +137,11 @@ def test_surrogate_is_chain_weights_and_linear_response_is_its_rwa_limit():
 
 def test_deck_is_deterministic_and_starts_carriers_at_zero():
     s = CrosstalkSetup.layer(3, 8.0)
-    a = xt._deck(s, [0, 1, 2], s.powers)
-    assert a == xt._deck(s, [0, 1, 2], s.powers) and a.endswith(".end\n")
+    a = _deck(s, [0, 1, 2], s.powers)
+    assert a == _deck(s, [0, 1, 2], s.powers) and a.endswith(".end\n")
     assert a.count("*sin(") == 3 and "mtj_prec" in a and "readout_lp" in a
     cos = CrosstalkSetup.layer(3, 8.0, carrier="cos")
-    assert xt._deck(cos, [0], cos.powers).count("*cos(") == 1
+    assert _deck(cos, [0], cos.powers).count("*cos(") == 1
 
 
 @pytest.mark.parametrize("kwargs, match", [
@@ -199,7 +201,7 @@ def test_crosstalk_command_on_a_trained_layer(small_rf, tmp_path, capsys):
     chains of 8 resonators) at rf fidelity, against the Lorentzian weights the surrogate uses."""
     from spintronic.graph import schema
     from spicegen.cli import main
-    from spintronic.training.annotate import to_graph
+    from spintronic.networks import to_graph
 
     path = str(tmp_path / "rf.json")
     schema.save(to_graph(small_rf[0]), path)

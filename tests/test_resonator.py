@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 
@@ -60,3 +61,34 @@ def test_mixing_coefficients_and_validation():
 def test_rf_model_warns_outside_the_rotating_wave_limit():
     with pytest.warns(RuntimeWarning, match="rotating-wave"):
         resonator.spice_subckt(ResonatorParams(alpha=0.05), "rf")
+
+
+def test_exact_response_is_the_lorentzian_plus_the_counter_rotating_offset():
+    """The non-rotating-wave DC weight of one resonator near resonance: the Lorentzian plus the
+    counter-rotating shift -2 alpha f_r / (f + f_r) ~ -alpha of the peak, at every detuning."""
+    f64 = dict(dtype=torch.float64)
+    for alpha in (1e-2, 1e-3):
+        prm = PRM.replace(alpha=alpha)
+        f_r = 1e9
+        f = f_r + np.linspace(-5, 5, 201) * alpha * f_r
+        exact = resonator.dc_weight(resonator.resonator_response(f, f_r, prm), prm)
+        lor = resonator.lorentzian(torch.tensor(f, **f64), torch.tensor(f_r, **f64), prm).numpy()
+        peak = resonator.peak_weight(prm)
+        assert peak == pytest.approx(PRM.K_SD, rel=1e-6)  # antisymmetric: K_SD at one linewidth
+        shift = -2 * alpha * f_r / (f + f_r)
+        assert np.allclose((exact - lor) / peak, shift, rtol=10 * alpha ** 2, atol=0)
+        # the symmetric term has no counter-rotating offset to first order
+        sym = prm.replace(a_sym=1.0, a_asym=0.0)
+        e_sym = resonator.dc_weight(resonator.resonator_response(f, f_r, sym), sym)
+        l_sym = resonator.lorentzian(torch.tensor(f, **f64), torch.tensor(f_r, **f64), sym).numpy()
+        assert np.abs(e_sym - l_sym).max() < 0.01 * alpha * resonator.peak_weight(sym)
+
+
+def test_series_response_follows_the_chain_orientations():
+    f = np.array([0.99e9, 1e9, 1.02e9])
+    assert [resonator.orientation(k) for k in range(5)] == resonator.chain_signs(5).tolist()
+    one = resonator.resonator_response(f, 1.01e9, PRM)
+    assert np.allclose(resonator.series_response(f, [1.01e9, 1.01e9], (1, -1), PRM), 0.0)
+    two = resonator.series_response(f, [1.01e9, 1.03e9], (1, -1), PRM)
+    assert np.allclose(two, one - resonator.resonator_response(f, 1.03e9, PRM), rtol=1e-12)
+    assert resonator.two_pole(3e6, 3e6) == pytest.approx(0.5)
