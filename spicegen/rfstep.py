@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from spintronic.models.params import spice_number as num
+from .deck import Options, Tran
 
 POINTS_PER_PERIOD = 10
 
@@ -42,7 +42,16 @@ def prewarp(f: float | np.ndarray, h: float) -> float | np.ndarray:
     return np.arctan(np.pi * np.asarray(f) * h) / (np.pi * h)
 
 
+def options() -> Options:
+    """Trapezoidal rule with the truncation-error control made inert (the step stays h)."""
+    return Options(method="trap", trtol=1e9)
+
+
+def tran(h: float, t_stop: float) -> Tran:
+    """A transient with fixed step h: tmax = h."""
+    return Tran(h, t_stop, 0, h)
+
+
 def cards(h: float, t_stop: float) -> list[str]:
-    """The ``.options`` and ``.tran`` cards of a fixed-step trapezoidal run."""
-    return [".options method=trap trtol=1e9",
-            f".tran {num(h)} {num(t_stop)} 0 {num(h)}"]
+    """The ``.options`` and ``.tran`` cards of a fixed-step trapezoidal run, as text."""
+    return [options().render(), tran(h, t_stop).render()]

@@ -1,0 +1,109 @@
+"""Interruption: SIGTERM unwinds like Ctrl-C, and simulator children and temp folders never outlive
+the run that made them.
+
+:func:`install_signal_handlers` (called by the CLI's main) turns SIGTERM into a :class:`Terminated`
+exception, a KeyboardInterrupt, so the ``finally`` blocks of every run kill its simulator process
+group and remove its temp folder, as they do on Ctrl-C. Back ends register their children and temp
+folders here; :func:`kill_children` stops them all (executors call it when interrupted), and an
+``atexit`` hook does both for a process that exits with runs still going (a worker process closed
+while a task runs in one of its daemon threads).
+"""
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import signal
+import subprocess
+import threading
+
+
+class Terminated(KeyboardInterrupt):
+    """The process received SIGTERM (or another signal given to install_signal_handlers)."""
+
+    def __init__(self, signum: int = signal.SIGTERM):
+        self.signum = signum
+        super().__init__(f"terminated by {signal.Signals(signum).name}")
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated(signum)
+
+
+def install_signal_handlers(signals: tuple[int, ...] = (signal.SIGTERM,)) -> bool:
+    """Raise :class:`Terminated` in the main thread when one of ``signals`` arrives, so that the
+    run in progress unwinds and cleans up. Returns False (and does nothing) outside the main
+    thread, where Python cannot set handlers."""
+    if threading.current_thread() is not threading.main_thread():
+        return False
+    for signum in signals:
+        signal.signal(signum, _raise_terminated)
+    return True
+
+
+_lock = threading.Lock()
+_children: dict[int, subprocess.Popen] = {}
+_tempdirs: set[str] = set()
+
+
+def register_child(proc: subprocess.Popen) -> None:
+    """Track a child started with ``start_new_session=True`` (it leads its own process group)."""
+    with _lock:
+        _children[proc.pid] = proc
+
+
+def unregister_child(proc: subprocess.Popen) -> None:
+    with _lock:
+        _children.pop(proc.pid, None)
+
+
+def kill_group(proc: subprocess.Popen) -> None:
+    """SIGKILL the child's process group (it and anything it started), then reap it."""
+    if proc.poll() is None:
+        try:
+            if os.name == "posix":
+                os.killpg(proc.pid, signal.SIGKILL)
+            else:  # pragma: no cover
+                proc.kill()
+        except (ProcessLookupError, PermissionError):
+            pass
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:  # pragma: no cover - SIGKILL is not ignorable
+        pass
+
+
+def kill_children() -> int:
+    """Kill every tracked child process group; returns how many were running. The runs they belong
+    to then fail and clean up their own temp folders."""
+    with _lock:
+        procs = list(_children.values())
+    running = [p for p in procs if p.poll() is None]
+    for proc in running:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL) if os.name == "posix" else proc.kill()
+        except (ProcessLookupError, PermissionError):
+            pass
+    return len(running)
+
+
+def register_tempdir(path: str) -> None:
+    with _lock:
+        _tempdirs.add(path)
+
+
+def remove_tempdir(path: str) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+    with _lock:
+        _tempdirs.discard(path)
+
+
+@atexit.register
+def _cleanup_at_exit() -> None:
+    with _lock:
+        procs = list(_children.values())
+        dirs = list(_tempdirs)
+    for proc in procs:
+        kill_group(proc)
+    for path in dirs:
+        shutil.rmtree(path, ignore_errors=True)
