@@ -337,7 +337,15 @@ def read_idx(path: str) -> np.ndarray:
                     what = (f"{held // dtype.itemsize} values" if held % dtype.itemsize == 0
                             else f"{held} bytes of data")
                     raise DatasetError(f"{path}: header says {shape} but holds {what}")
-            data = fh.read(nbytes)
+            if gz:  # read in pieces: a single read(nbytes) would allocate what the header claims
+                data = bytearray()
+                while len(data) < nbytes:
+                    piece = fh.read(min(1 << 20, nbytes - len(data)))
+                    if not piece:
+                        break
+                    data += piece
+            else:
+                data = fh.read(nbytes)
             if len(data) != nbytes:
                 raise DatasetError(f"{path}: header says {shape} but holds "
                                    f"{len(data) // dtype.itemsize} values")
@@ -350,7 +358,8 @@ def read_idx(path: str) -> np.ndarray:
     except MemoryError as exc:
         raise DatasetError(f"{path}: too large to load into memory") from exc
     except Exception as exc:  # OSError (BadGzipFile, permissions), zlib.error on a corrupt stream
-        raise DatasetError(f"{path}: cannot read ({type(exc).__name__}: {_why(exc)})") from exc
+        what = "corrupt gzip stream" if gz else "cannot read"
+        raise DatasetError(f"{path}: {what} ({type(exc).__name__}: {_why(exc)})") from exc
     return np.frombuffer(data, dtype=dtype).reshape(shape)
 
 
