@@ -46,8 +46,8 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
             tmp = os.path.join(folder, f".{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
             try:
                 # 0o666 through the umask, as open(path, "w") gives (mkstemp would give 0o600)
-                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0),
-                             0o666)
+                flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+                fd = os.open(tmp, flags, 0o666)
                 break
             except FileExistsError:
                 continue

@@ -149,8 +149,9 @@ def test_mutated_hdf5_loads_or_is_refused(compression, mutations):
 
 
 @PROPERTY
-@given(gz=st.booleans(), which=st.sampled_from(["train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-                                                 "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]),
+@given(gz=st.booleans(),
+       which=st.sampled_from(["train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                              "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]),
        inside=st.booleans(), mutations=st.lists(_mutation, min_size=1, max_size=4))
 def test_mutated_idx_loads_or_is_refused(gz, which, inside, mutations):
     """Mutate the IDX bytes (re-gzipped when ``inside``, so only the IDX checks catch it) or the
@@ -504,9 +505,10 @@ def test_idx_bad_magic_type_and_truncated_header(tmp_path):
 def test_idx_dims_that_disagree_with_the_size(tmp_path, gz):
     path = tmp_path / ("x-idx3-ubyte" + (".gz" if gz else ""))
     raw = bytes([0, 0, 0x0C, 2]) + struct.pack(">2I", 4, 5)
-    for data, match in ((bytes(4 * 19), "holds 19 values"), (bytes(4 * 21), "holds more values" if gz
-                                                                else "holds 21 values"),
-                        (bytes(4 * 20 + 2), "holds more values" if gz else "holds 82 bytes of data")):
+    cases = ((bytes(4 * 19), "holds 19 values"),
+             (bytes(4 * 21), "holds more values" if gz else "holds 21 values"),
+             (bytes(4 * 20 + 2), "holds more values" if gz else "holds 82 bytes of data"))
+    for data, match in cases:
         with (gzip.open if gz else open)(path, "wb") as fh:
             fh.write(raw + data)
         _refused(path, r"header says \(4, 5\) but " + match, read_idx)

@@ -24,7 +24,8 @@ MAX_CLASSES = 10_000
 MAX_ELEMENTS = 2 ** 30
 
 _KEYS = ("X_train", "Y_train", "X_test", "Y_test")
-_FORMS = "'digits', a .npz/.h5/.hdf5 file holding X_train, Y_train, X_test, Y_test, or 'mnist:FOLDER'"
+_FORMS = ("'digits', a .npz/.h5/.hdf5 file holding X_train, Y_train, X_test, Y_test, "
+          "or 'mnist:FOLDER'")
 _NUMERIC_KINDS = "biuf"  # bool, signed and unsigned integers, floats
 _IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
