@@ -90,13 +90,14 @@ def atomic_write_text(path: str | os.PathLike, text: str, encoding: str = "utf-8
 
 
 def atomic_json(path: str | os.PathLike, obj: Any, *, indent: int | None = 1,
-                sort_keys: bool = False, **kwargs: Any) -> None:
-    """Write ``obj`` as JSON plus a final newline, atomically.
+                sort_keys: bool = False, end: str = "\n", **kwargs: Any) -> None:
+    """Write ``obj`` as JSON followed by ``end`` (a newline; ``end=""`` gives what
+    ``json.dump`` writes), atomically.
 
     ``indent``, ``sort_keys`` and any other keyword go to :func:`json.dumps`; the object is
     serialised before the file is touched, so an unserialisable object leaves ``path`` as it was.
     """
-    text = json.dumps(obj, indent=indent, sort_keys=sort_keys, **kwargs) + "\n"
+    text = json.dumps(obj, indent=indent, sort_keys=sort_keys, **kwargs) + end
     atomic_write_text(path, text)
 
 

@@ -31,6 +31,8 @@ def test_atomic_writes_replace_content_with_umask_mode(tmp_path):
     atomic_json(tmp_path / "r.json", {"b": 1, "a": [1, 2]}, sort_keys=True)
     assert json.loads((tmp_path / "r.json").read_text()) == {"a": [1, 2], "b": 1}
     assert (tmp_path / "r.json").read_text().endswith("}\n")
+    atomic_json(tmp_path / "r.json", {"a": 1}, end="")
+    assert (tmp_path / "r.json").read_text() == json.dumps({"a": 1}, indent=1)
     assert _listing(tmp_path) == ["out.txt", "r.json"]
 
 
