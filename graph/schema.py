@@ -51,6 +51,8 @@ import math
 import networkx as nx
 
 from spintronic.models import ResonatorParams, STNOParams
+from spintronic.models.device import DEVICES, Device, get_device
+from spintronic.models.params import Params
 
 SCHEMA = "spintronic-graph/1"
 
@@ -59,31 +61,49 @@ class GraphError(ValueError):
     """The graph breaks the schema; the message names the node and attribute."""
 
 
-_RES_FIELDS = tuple(f.name for f in dataclasses.fields(ResonatorParams))
-_STNO_FIELDS = tuple(f.name for f in dataclasses.fields(STNOParams))
+# node kinds that carry a registered device family under another name: a dynamical network's
+# neuron is an STNO. Every other device node kind is the family's own kind.
+DEVICE_OF = {"neuron": "stno"}
 
 REQUIRED: dict[str, tuple[str, ...]] = {
     "input": ("layer", "index", "frequency", "p_max"),
     "rf_line": ("layer",),
-    "resonator": ("layer", "chain", "position", "orientation") + _RES_FIELDS,
+    "resonator": ("layer", "chain", "position", "orientation"),
     "amplifier": ("layer", "index", "g_m", "v_bias", "chain_bias"),
-    "stno": ("layer", "index", "attenuation") + _STNO_FIELDS,
+    "stno": ("layer", "index", "attenuation"),
     "readout": ("layer", "index", "chain_bias"),
     "signal": ("layer", "index"),
-    "neuron": ("layer", "index", "bias") + _STNO_FIELDS,
+    "neuron": ("layer", "index", "bias"),
 }
+# a device node: its placement (above) plus the graph fields of the family it carries; a
+# registered family that no network places yet is a node kind with its own fields alone
+for _kind in [*REQUIRED, *(k for k in DEVICES if k not in REQUIRED)]:
+    _device = DEVICES.get(DEVICE_OF.get(_kind, _kind))
+    if _device is not None:
+        REQUIRED[_kind] = REQUIRED.get(_kind, ()) + _device.graph_fields
+del _kind, _device
 DYNAMICAL_ATTRS = ("dt", "steps", "substeps", "order", "readout", "readout_steps", "p_init",
                    "readout_scale")
 CHAIN_SYNAPSE_ATTRS = {"signal": ("frequency", "p_max"), "neuron": ("g_m", "attenuation")}
 POSITIVE = {"frequency", "p_max", "g_m", "f_r", "f0", "attenuation"}
 
 
+def device_of(kind: str) -> Device | None:
+    """The registered device family a node of ``kind`` carries, or None (lines, amplifiers...)."""
+    return DEVICES.get(DEVICE_OF.get(kind, kind))
+
+
+def device_params(kind: str, attrs: dict) -> Params:
+    """The validated Params of the device a node of ``kind`` carries, from its attributes."""
+    return get_device(DEVICE_OF.get(kind, kind)).params(attrs)
+
+
 def resonator_params(attrs: dict) -> ResonatorParams:
-    return ResonatorParams(**{k: attrs[k] for k in _RES_FIELDS})
+    return device_params("resonator", attrs)
 
 
 def stno_params(attrs: dict) -> STNOParams:
-    return STNOParams(**{k: attrs[k] for k in _STNO_FIELDS})
+    return device_params("stno", attrs)
 
 
 def validate(g: nx.DiGraph) -> None:
@@ -111,16 +131,21 @@ def validate(g: nx.DiGraph) -> None:
             if name in POSITIVE and value <= 0:
                 raise GraphError(f"node {node!r} ({kind}): parameter {name!r} must be > 0, "
                                  f"got {value}")
-        if kind in ("resonator", "stno", "neuron"):
-            fields = _RES_FIELDS if kind == "resonator" else _STNO_FIELDS
-            key = (kind,) + tuple(attrs[f] for f in fields if f not in ("f_r", "f0"))
+        device = device_of(kind)
+        if device is not None:
+            # the fields that differ from device to device (f_r, f0) on their own, at every node;
+            # the rest, usually shared by a layer, once per combination
+            each = device.per_device_fields
+            for name in each:
+                try:
+                    device.Params.check_field(name, attrs[name])
+                except ValueError as exc:
+                    raise GraphError(f"node {node!r} ({kind}): {exc}") from None
+            key = (kind,) + tuple(attrs[f] for f in device.graph_fields if f not in each)
             if key not in checked:
                 try:
-                    # f_r / f0 were checked above (finite, > 0); the rest once per combination
-                    if kind == "resonator":
-                        resonator_params({**attrs, "f_r": 1.0})
-                    else:
-                        stno_params({**attrs, "f0": 1.0})
+                    defaults = device.params()
+                    device.params({**attrs, **{f: getattr(defaults, f) for f in each}})
                     checked[key] = None
                 except ValueError as exc:
                     checked[key] = str(exc)

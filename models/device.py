@@ -117,6 +117,8 @@ class Subckt:
 
         ``nodes`` maps every port to a net; a missing or unknown port, an unknown parameter, or a
         name that could break the card is an error naming it and what this subcircuit has.
+        (ngspice 39 itself runs an instance whose parameter the subcircuit lacks, silently keeping
+        the default: this check is the only guard against a misspelt name.)
         """
         if not isinstance(name, str) or not _NAME.match(name) or name[0] not in "Xx":
             raise ValueError(f"subckt {self.name}: instance name must start with X and hold only "

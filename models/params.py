@@ -6,6 +6,7 @@ wrong value fails where it is written, not deep inside a simulation.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from typing import Any
 
@@ -24,26 +25,38 @@ def param(default: float, check: str = "finite", doc: str = "") -> Any:
     return dataclasses.field(default=default, metadata={"check": check, "doc": doc})
 
 
+@functools.lru_cache(maxsize=None)
+def _fields(cls: type) -> dict[str, dataclasses.Field]:
+    return {f.name: f for f in dataclasses.fields(cls)}
+
+
 @dataclasses.dataclass(frozen=True)
 class Params:
     """Base class: validates every field declared with ``param`` on construction."""
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
-            check = f.metadata.get("check")
-            if check is None:
-                continue
-            value = getattr(self, f.name)
-            ok, wanted = _CHECKS[check]
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ValueError(
-                    f"{type(self).__name__}.{f.name} must be {wanted}, got {value!r}")
-            if not math.isfinite(value) or not ok(value):
-                raise ValueError(
-                    f"{type(self).__name__}.{f.name} must be {wanted}, got {value!r}")
-            # store plain floats so that netlists and JSON are formatted the same way
-            object.__setattr__(self, f.name, float(value))
+            if f.metadata.get("check") is not None:
+                # store plain floats so that netlists and JSON are formatted the same way
+                object.__setattr__(self, f.name, self.check_field(f.name, getattr(self, f.name)))
         self.validate()
+
+    @classmethod
+    def check_field(cls, name: str, value: Any) -> float:
+        """``value`` as a float if it passes field ``name``'s check, else ValueError; the
+        per-field part of construction, for checking one value alone (cross-field checks are
+        :meth:`validate`'s)."""
+        f = _fields(cls).get(name)
+        if f is None:
+            raise ValueError(f"{cls.__name__} has no field {name!r}")
+        check = f.metadata.get("check")
+        if check is None:
+            return value
+        ok, wanted = _CHECKS[check]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                or not math.isfinite(value) or not ok(value):
+            raise ValueError(f"{cls.__name__}.{name} must be {wanted}, got {value!r}")
+        return float(value)
 
     def validate(self) -> None:
         """Cross-field checks; subclasses raise ValueError naming the fields."""

@@ -1,22 +1,45 @@
-"""Figures: surrogate and SPICE curves overlaid, one PNG per device twin."""
+"""Figures of the device twins: surrogate and SPICE curves overlaid, one PNG per twin.
+
+Each drawing function registers under its twin's name (:func:`twin_plot`), and :func:`plot_twin`
+picks it by the name the TwinResult carries. The co-simulation figures are in
+:mod:`spicegen.cosim_plots` (``plot_cosim`` is re-exported here for older callers).
+"""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")  # files only; no display on CI or servers
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from .cosim_plots import plot_cosim  # noqa: F401  (re-exported)
+from .plotting import pyplot, save
+from .twins import TWINS, TwinResult
 
-from .twins import TwinResult  # noqa: E402
+plt = pyplot()
+
 
 def save_figure(fig, path: str) -> str:
     """Write ``fig`` to ``path`` (creating its folder), close it, return the path."""
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save(fig, path)
+
+
+# twin name -> (draw(result, axes), number of panels, "vertical" or "horizontal")
+TWIN_PLOTS: dict[str, tuple[Callable, int, str]] = {}
+
+
+def twin_plot(name: str, panels: int, orientation: str) -> Callable:
+    """Register the decorated ``draw(result, axes)`` as the figure of the twin ``name``: ``panels``
+    axes stacked vertically (sharing the time axis) or side by side."""
+    if name not in TWINS:
+        raise ValueError(f"no twin {name!r} to plot; registered twins: {list(TWINS)}")
+    if orientation not in ("vertical", "horizontal") or panels < 1:
+        raise ValueError(f"twin plot {name!r}: need panels >= 1 and a vertical or horizontal "
+                         f"orientation, got {panels}, {orientation!r}")
+
+    def register(draw: Callable) -> Callable:
+        TWIN_PLOTS[name] = (draw, panels, orientation)
+        return draw
+    return register
 
 
 SURROGATE = dict(color="tab:blue", lw=2.5, alpha=0.6, label="torch surrogate")
@@ -30,6 +53,7 @@ def _footer(fig, result: TwinResult) -> None:
                  f"tol {worst.tolerance:.3g})", fontsize=9)
 
 
+@twin_plot("stno_envelope", 2, "vertical")
 def plot_stno_envelope(r: TwinResult, ax_list) -> None:
     c = r.curves
     t = c["t"] * 1e9
@@ -43,6 +67,7 @@ def plot_stno_envelope(r: TwinResult, ax_list) -> None:
     ax2.set_xlabel("time (ns)")
 
 
+@twin_plot("stno_rf", 2, "vertical")
 def plot_stno_rf(r: TwinResult, ax_list) -> None:
     c = r.curves
     t = c["t"] * 1e9
@@ -77,11 +102,13 @@ def _plot_lorentzians(r: TwinResult, ax, marker: str | None) -> None:
     ax.legend()
 
 
+@twin_plot("resonator_envelope", 1, "vertical")
 def plot_resonator_envelope(r: TwinResult, ax_list) -> None:
     _plot_lorentzians(r, ax_list[0], None)
     ax_list[0].set_title("envelope: DC sweep", fontsize=9)
 
 
+@twin_plot("resonator_rf", 2, "horizontal")
 def plot_resonator_rf(r: TwinResult, ax_list) -> None:
     _plot_lorentzians(r, ax_list[0], "o")
     ax_list[0].set_title("rf: carrier-level resonators after settling", fontsize=9)
@@ -92,6 +119,7 @@ def plot_resonator_rf(r: TwinResult, ax_list) -> None:
     ax_list[1].set_title("read-out settling at the peak", fontsize=9)
 
 
+@twin_plot("domain_wall", 2, "horizontal")
 def plot_domain_wall(r: TwinResult, ax_list) -> None:
     c = r.curves
     ax, ax2 = ax_list
@@ -109,89 +137,16 @@ def plot_domain_wall(r: TwinResult, ax_list) -> None:
     ax2.legend()
 
 
-_LAYOUT = {
-    "STNO envelope": (plot_stno_envelope, 2, "vertical"),
-    "STNO rf": (plot_stno_rf, 2, "vertical"),
-    "resonator envelope": (plot_resonator_envelope, 1, "vertical"),
-    "resonator rf": (plot_resonator_rf, 2, "horizontal"),
-    "domain wall": (plot_domain_wall, 2, "horizontal"),
-}
-
-
 def plot_twin(result: TwinResult, out_dir: str) -> str:
     """Write ``<device>.png`` in out_dir and return its path."""
-    draw, n, orientation = _LAYOUT[result.device]
+    if result.twin not in TWIN_PLOTS:
+        raise ValueError(f"no plot registered for twin {result.twin!r} ({result.device}); "
+                         f"plots exist for {sorted(TWIN_PLOTS)}")
+    draw, n, orientation = TWIN_PLOTS[result.twin]
     shape = (n, 1) if orientation == "vertical" else (1, n)
     size = (8, 3 + 2.5 * (n - 1)) if orientation == "vertical" else (5 * n, 4)
     fig, axes = plt.subplots(*shape, figsize=size, sharex=orientation == "vertical", squeeze=False)
     draw(result, list(axes.ravel()))
     _footer(fig, result)
     fig.tight_layout()
-    os.makedirs(out_dir, exist_ok=True)
-    path = os.path.join(out_dir, result.device.replace(" ", "_") + ".png")
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
-
-
-def _confusion(y: np.ndarray, pred: np.ndarray, n: int) -> np.ndarray:
-    m = np.zeros((n, n), dtype=int)
-    np.add.at(m, (y, pred), 1)
-    return m
-
-
-def plot_cosim(result, out_dir: str) -> list[str]:
-    """Circuit vs surrogate scores, both confusion matrices, and the first output waveforms."""
-    os.makedirs(out_dir, exist_ok=True)
-    paths = []
-    rep = result.report()
-    # RF networks score with chain voltages (shown in mV), dynamical ones with STNO powers
-    scale, what = (1e3, "output chain voltage (mV)") if result.unit == "V" else \
-        (1.0, "output STNO power p")
-    s, c = result.surrogate[-1] * scale, result.circuit[-1] * scale
-    fig, ax = plt.subplots(figsize=(5, 5))
-    ax.plot(s.ravel(), c.ravel(), ".", ms=2, color="k", alpha=0.4)
-    lo, hi = min(s.min(), c.min()), max(s.max(), c.max())
-    ax.plot([lo, hi], [lo, hi], color="tab:blue", lw=1, label="circuit = surrogate")
-    ax.set_xlabel(f"surrogate {what}")
-    ax.set_ylabel(f"ngspice {what}")
-    ax.set_title(f"argmax agreement {100 * rep['argmax_agreement']:.2f} %", fontsize=9)
-    ax.legend()
-    fig.tight_layout()
-    paths.append(os.path.join(out_dir, "scores.png"))
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
-
-    n = s.shape[1]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.5))
-    for ax, pred, name, acc in ((axes[0], result.surrogate_pred, "surrogate", rep["surrogate_accuracy"]),
-                                (axes[1], result.circuit_pred, "circuit (ngspice)", rep["circuit_accuracy"])):
-        m = _confusion(result.y, pred, n)
-        ax.imshow(m, cmap="Blues")
-        for (i, j), v in np.ndenumerate(m):
-            if v:
-                ax.text(j, i, str(v), ha="center", va="center", fontsize=7,
-                        color="w" if v > m.max() / 2 else "k")
-        ax.set_xlabel("predicted")
-        ax.set_ylabel("true")
-        ax.set_title(f"{name}: {100 * acc:.2f} %", fontsize=9)
-    fig.tight_layout()
-    paths.append(os.path.join(out_dir, "confusion.png"))
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
-
-    w = result.waveforms
-    if w and "outputs" in w:
-        fig, ax = plt.subplots(figsize=(9, 4))
-        for k, v in enumerate(w["outputs"]):
-            ax.plot(w["t"] * 1e9, v * scale, lw=1, label=f"class {k}")
-        for t in w["read_times"]:
-            ax.axvline(t * 1e9, color="0.6", ls=":", lw=1)
-        ax.set_xlabel("time (ns); dotted: read-out instants")
-        ax.set_ylabel(what)
-        ax.legend(fontsize=7, ncol=5)
-        fig.tight_layout()
-        paths.append(os.path.join(out_dir, "waveforms.png"))
-        fig.savefig(paths[-1], dpi=110)
-        plt.close(fig)
-    return paths
+    return save(fig, os.path.join(out_dir, result.device.replace(" ", "_") + ".png"))

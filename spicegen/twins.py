@@ -7,6 +7,8 @@ them, and ``spicegen twins`` prints their table and writes one PNG per device.
 from __future__ import annotations
 
 import dataclasses
+import functools
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -14,6 +16,7 @@ import torch
 from scipy import signal, stats
 
 from spintronic.models import domain_wall, resonator, stno
+from spintronic.models.device import DEVICES, get_device
 from spintronic.models.domain_wall import DomainWallParams
 from spintronic.models.params import spice_number as num
 from spintronic.models.resonator import ResonatorParams
@@ -41,10 +44,65 @@ class TwinResult:
     device: str
     checks: list[Check]
     curves: dict[str, np.ndarray]
+    twin: str = ""  # the name of the registered twin that made it (set by @twin)
 
     @property
     def passed(self) -> bool:
         return all(c.passed for c in self.checks)
+
+
+# ------------------------------------------------------------------------------ registry
+
+_TWINS_OF: dict[str, dict[str, Callable[..., TwinResult]]] = {}
+
+
+def twin(*kinds: str) -> Callable:
+    """Register the decorated testbench as a twin of the device families ``kinds`` (one twin may
+    check several: the DW twin checks both DW devices). Its name is the function's without
+    ``_twin``; the TwinResult it returns carries that name in ``twin``, which picks its plot."""
+    if not kinds:
+        raise ValueError("a twin checks at least one device family")
+    for kind in kinds:
+        get_device(kind)  # an unknown kind names the registered ones
+
+    def register(fn: Callable[..., TwinResult]) -> Callable[..., TwinResult]:
+        name = fn.__name__.removesuffix("_twin")
+
+        @functools.wraps(fn)
+        def run(*args, **kwargs) -> TwinResult:
+            result = fn(*args, **kwargs)
+            result.twin = result.twin or name
+            return result
+
+        for kind in kinds:
+            _TWINS_OF.setdefault(kind, {})[name] = run
+        return run
+    return register
+
+
+def twins_of(kind: str) -> dict[str, Callable[..., TwinResult]]:
+    """Name -> testbench of every twin registered for the device family ``kind``."""
+    return dict(_TWINS_OF.get(get_device(kind).kind, {}))
+
+
+class _Twins(Mapping):
+    """Name -> testbench of every registered twin, by device family in registration order: a
+    live view, so that a family or twin registered later is in it."""
+
+    def _all(self) -> dict[str, Callable[..., TwinResult]]:
+        return {name: fn for kind in DEVICES for name, fn in _TWINS_OF.get(kind, {}).items()}
+
+    def __getitem__(self, name: str) -> Callable[..., TwinResult]:
+        return self._all()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    def __repr__(self) -> str:
+        return f"TWINS({list(self)})"
 
 
 def _deck(title: str, *blocks: str) -> str:
@@ -69,6 +127,7 @@ def _step_pwl(levels: list[float], t_seg: float, rise: float) -> str:
 STNO_ENV_LEVELS = (2.0, 3.0, 1.5, 0.5, 2.5)  # drive in units of I_th: above and below threshold
 
 
+@twin("stno")
 def stno_envelope_twin(prm: STNOParams | None = None, backend: str = "subprocess",
                        t_seg: float = 100e-9, dt: float = 0.05e-9) -> TwinResult:
     """p(t) after current steps above and below threshold; steady states; relaxation times."""
@@ -142,6 +201,7 @@ def _relaxation_time(t: np.ndarray, p: np.ndarray, t_start: float, t_seg: float,
 # resonators undo (spicegen/rfstep.py); the resonator rf twin below uses that scheme.
 RF_POINTS_PER_PERIOD = 200
 
+@twin("stno")
 def stno_rf_twin(prm: STNOParams | None = None, backend: str = "subprocess",
                  t_seg: float = 60e-9, points_per_period: int = RF_POINTS_PER_PERIOD) -> TwinResult:
     """Carrier waveform: its amplitude envelope and instantaneous frequency against the envelope
@@ -213,6 +273,7 @@ def stno_rf_twin(prm: STNOParams | None = None, backend: str = "subprocess",
 RESONANCES = (0.8e9, 1.0e9, 1.25e9)
 
 
+@twin("resonator")
 def resonator_envelope_twin(prm: ResonatorParams | None = None, backend: str = "subprocess",
                             f_rs: tuple[float, ...] = RESONANCES, power: float = 1e-6,
                             span: float = 5.0) -> TwinResult:
@@ -271,6 +332,7 @@ def _resonator_rf_deck(prm: ResonatorParams, f_r: float, u: np.ndarray, power: f
     return _deck(f"resonator rf twin f_r={f_r:g}", *lines), t_stop
 
 
+@twin("resonator")
 def resonator_rf_twin(prm: ResonatorParams | None = None, backend: str = "subprocess",
                       f_rs: tuple[float, ...] = RESONANCES, power: float = 1e-6,
                       n_points: int = 11, span: float = 5.0,
@@ -314,6 +376,7 @@ def resonator_rf_twin(prm: ResonatorParams | None = None, backend: str = "subpro
 DRIVES = (2.0, 3.5, 4.63168, 5.5, 7.0)
 
 
+@twin("dw_synapse", "dw_mtj")
 def domain_wall_twin(prm: DomainWallParams | None = None, backend: str = "subprocess",
                      drives: tuple[float, ...] = DRIVES, n_reads: int = 2000,
                      seed: int = 1) -> TwinResult:
@@ -357,13 +420,7 @@ def domain_wall_twin(prm: DomainWallParams | None = None, backend: str = "subpro
     return TwinResult("domain wall", checks, curves)
 
 
-TWINS = {
-    "stno_envelope": stno_envelope_twin,
-    "stno_rf": stno_rf_twin,
-    "resonator_envelope": resonator_envelope_twin,
-    "resonator_rf": resonator_rf_twin,
-    "domain_wall": domain_wall_twin,
-}
+TWINS: Mapping[str, Callable[..., TwinResult]] = _Twins()
 
 
 def run_twins(names: list[str] | None = None, backend: str = "subprocess",

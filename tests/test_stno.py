@@ -85,3 +85,29 @@ def test_long_steps_stay_finite_and_exact(dtype):
 def test_no_steady_power_below_zero_current():
     p0 = stno.steady_power(torch.tensor([-30e-6, 0.0, 10e-6]), PRM)
     assert p0.tolist() == [0.0, 0.0, 0.0]
+
+
+def test_device_instances_write_what_the_compilers_write():
+    """The cards the network compilers write by hand today, from the one parameter-name map."""
+    from spintronic.models import get_device
+    from spintronic.models.params import spice_number as num
+    dev = get_device("stno")
+    prm = STNOParams(f0=1.234e9, N=3e8, Q=1.5)
+    attrs = {**prm.as_dict(), "kind": "stno", "layer": 1, "index": 0, "attenuation": 0.5}
+    mapped = (f"f0={num(prm.f0)} gg={num(prm.Gg)} qnl={num(prm.Q)} ith={num(prm.I_th)} "
+              f"rdev={num(prm.R)} kp={num(prm.k_P)} nshift={num(prm.N)} zload={num(prm.Z0)}")
+    env = dev.instance("Xs1_0", {"in": "in1_0", "p": "p1_0", "pw": "pw1_0", "df": "df1_0"},
+                       params=attrs)
+    assert env == f"Xs1_0 in1_0 p1_0 pw1_0 df1_0 stno_env params: {mapped}"
+    rf = dev.instance("Xs1_0", {"in": "in1_0", "out": "rf1_0", "p": "p1_0"}, params=attrs,
+                      fidelity="rf")
+    assert rf == f"Xs1_0 in1_0 rf1_0 p1_0 stno_rf params: {mapped}"
+    # the sequence networks' neuron: four device parameters and the reset's two
+    seq = dev.instance("Xs2_3", {"in": "in2_3", "p": "p2_3", "rst": "rst", "run": "run"},
+                       subckt="stno_seq",
+                       spice={**dev.spice_values(prm, ("I_th", "Gg", "Q", "R")),
+                              "prst": 0.002, "krst": 2 / 1e-10})
+    assert seq == (f"Xs2_3 in2_3 p2_3 rst run stno_seq params: ith={num(prm.I_th)} "
+                   f"gg={num(prm.Gg)} qnl={num(prm.Q)} rdev={num(prm.R)} prst=0.002 "
+                   f"krst={num(2 / 1e-10)}")
+    assert stno.spice_subckt(prm, "rf") == dev.subckt("rf", prm).text
