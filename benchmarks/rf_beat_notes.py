@@ -16,7 +16,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from spintronic.models import ResonatorParams  # noqa: E402
 from spicegen.cosim import cosim_rf  # noqa: E402
-from spintronic.training.annotate import to_graph  # noqa: E402
+from spintronic.networks import to_graph  # noqa: E402
 from spintronic.training.rf_network import RFNetwork, RFNetworkConfig  # noqa: E402
 
 

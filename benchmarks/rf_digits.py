@@ -25,10 +25,11 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from spicegen.compiler import compile_envelope  # noqa: E402
 from spicegen.cosim import cosim_envelope  # noqa: E402
-from spintronic.training.annotate import to_graph  # noqa: E402
+from spintronic.networks import to_graph  # noqa: E402
 from spintronic.training.datasets import load_digits  # noqa: E402
 from spintronic.training.rf_network import RFNetwork, RFNetworkConfig  # noqa: E402
-from spintronic.training.trainer import TrainConfig, make_model, train  # noqa: E402
+from spintronic.networks.checkpoints import make_model  # noqa: E402
+from spintronic.training.trainer import TrainConfig, train  # noqa: E402
 
 
 def train_seeds(kind: str, seeds: int, epochs: int, lr: float, data) -> list:
@@ -95,7 +96,7 @@ def rf_cosim(n: int, lp_ratio: float) -> None:
     """Carrier-level co-simulation of the frozen example network (netlists/examples/digits_rf.pt)
     on the first n test samples, one ngspice process per sample on two workers."""
     from spicegen.cosim import cosim_rf
-    from spintronic.training.trainer import load_checkpoint
+    from spintronic.networks.checkpoints import load_checkpoint
 
     model, _ = load_checkpoint(os.path.join(os.path.dirname(os.path.dirname(
         os.path.abspath(__file__))), "netlists", "examples", "digits_rf.pt"))

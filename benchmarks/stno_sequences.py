@@ -30,7 +30,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from spicegen.dynamical import cosim_dynamical, graph_trajectories, read_out  # noqa: E402
-from spintronic.training.annotate import to_graph  # noqa: E402
+from spintronic.networks import to_graph  # noqa: E402
 from spintronic.training.datasets import load_digits  # noqa: E402
 from spintronic.models import stno  # noqa: E402
 from spintronic.training.stno_network import CTRNN, DynamicalConfig, DynamicalSTNONetwork  # noqa: E402

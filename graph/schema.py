@@ -251,6 +251,22 @@ def to_json(g: nx.DiGraph) -> str:
 def from_json(text: str) -> nx.DiGraph:
     try:
         data = json.loads(text)
+    except ValueError as exc:
+        raise GraphError(f"not a device graph in JSON: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("nodes"), list) \
+            or not isinstance(data.get("links"), list):
+        raise GraphError("not a device graph in JSON: expected an object with 'nodes' and "
+                         "'links' lists")
+    ids = [n.get("id") if isinstance(n, dict) else None for n in data["nodes"]]
+    seen: set = set()
+    for node_id in ids:
+        if node_id is None or not isinstance(node_id, (str, int)):
+            raise GraphError(f"not a device graph in JSON: a node has no usable id ({node_id!r})")
+        if node_id in seen:
+            raise GraphError(f"node {node_id!r} appears twice in the graph file")
+        seen.add(node_id)
+    data = {**data, "multigraph": False, "directed": True}
+    try:
         g = nx.node_link_graph(data, directed=True, edges="links")
     except (ValueError, KeyError, TypeError) as exc:
         raise GraphError(f"not a device graph in JSON: {exc}") from None
@@ -259,12 +275,14 @@ def from_json(text: str) -> nx.DiGraph:
 
 
 def save(g: nx.DiGraph, path: str) -> None:
+    """Write atomically: an interrupted save leaves the previous file as it was."""
+    from .files import atomic_write_text
+
     validate(g)
     if path.endswith(".graphml"):
-        nx.write_graphml(g, path)
+        atomic_write_text(path, "\n".join(nx.generate_graphml(g)) + "\n")
     elif path.endswith(".json"):
-        with open(path, "w") as fh:
-            fh.write(to_json(g))
+        atomic_write_text(path, to_json(g))
     else:
         raise GraphError(f"{path}: save a graph as .json or .graphml")
 
@@ -280,6 +298,9 @@ def load(path: str) -> nx.DiGraph:
         validate(g)
         return g
     if path.endswith(".json"):
-        with open(path) as fh:
-            return from_json(fh.read())
+        try:
+            with open(path, encoding="utf-8") as fh:
+                return from_json(fh.read())
+        except UnicodeDecodeError as exc:
+            raise GraphError(f"{path}: not a UTF-8 JSON file ({exc.reason})") from None
     raise GraphError(f"{path}: load a graph from .json or .graphml")

@@ -45,10 +45,11 @@ class Netlist:
     outputs: list[str]              # vector names of the output chain voltages, by class
     hidden: list[list[str]]         # vector names of hidden chain voltages, per hidden layer
     n_samples: int
+    style: str = "envelope"         # what the deck simulates: envelope, rf or transient
 
     def write(self, path: str) -> None:
-        with open(path, "w") as fh:
-            fh.write(self.text)
+        from spintronic.graph.files import atomic_write_text
+        atomic_write_text(path, self.text)
 
 
 def _comment(text: str) -> str:
@@ -306,4 +307,4 @@ def compile_rf(g: nx.DiGraph, x: np.ndarray, settle_tau: float = 12.0,
     lines += rfstep.cards(dt, t_stop)
     lines.append(".end")
     read_start = np.array([t_stop - 20.0 / f_min])
-    return Netlist("\n".join(lines) + "\n", read_start, outputs, hidden, 1)
+    return Netlist("\n".join(lines) + "\n", read_start, outputs, hidden, 1, "rf")

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import networkx as nx
 import numpy as np
@@ -112,25 +111,40 @@ def _check_labels(X: np.ndarray, y) -> np.ndarray:
 
 
 def run_chunks(run_piece, n: int, chunk: int | None, workers: int, backend: str,
-               progress: bool) -> tuple[list[np.ndarray], int]:
-    """Cut n samples into runs of ``chunk``, run ``run_piece(slice) -> per-layer arrays`` on
-    ``workers`` threads (each drives its own ngspice process), and join the layers."""
+               progress: bool, executor: str = "threads", scheduler: str | None = None
+               ) -> tuple[list[np.ndarray], dict, int]:
+    """Cut n samples into runs of ``chunk``, map ``run_piece(slice) -> (per-layer arrays,
+    waveforms)`` over them with the named executor (each run is its own ngspice process), and
+    join the layers. Waveforms (for plots) come from the first run; they travel back with the
+    result because a remote worker cannot fill a caller's dict."""
+    from .backends import get_backend
+    from .executors import get_executor
+
     chunk = chunk or int(np.ceil(n / max(1, workers)))
+    if chunk < 1:
+        raise ValueError(f"chunk must be >= 1 samples per run, got {chunk}")
     pieces = [slice(i, min(i + chunk, n)) for i in range(0, n, chunk)]
     # shared-library mode holds one ngspice per process, so it runs the pieces one after another
-    n_threads = 1 if backend == "shared" else max(1, workers)
-    with ThreadPoolExecutor(n_threads) as pool:
-        iterator = pool.map(run_piece, pieces)
-        if progress:
-            from tqdm import tqdm
-            iterator = tqdm(iterator, total=len(pieces), desc="ngspice", unit="run")
-        parts = list(iterator)
-    return [np.concatenate([p[l] for p in parts]) for l in range(len(parts[0]))], len(pieces)
+    if not get_backend(backend).parallel_safe:
+        executor, workers = "serial", 1
+    bar = None
+    if progress:
+        from tqdm import tqdm
+        bar = tqdm(total=len(pieces), desc="ngspice", unit="run")
+    try:
+        with get_executor(executor, workers=workers, scheduler=scheduler) as pool:
+            parts = pool.map(run_piece, pieces, progress=bar.update if bar else None)
+    finally:
+        if bar is not None:
+            bar.close()
+    layers = [np.concatenate([p[0][l] for p in parts]) for l in range(len(parts[0][0]))]
+    return layers, parts[0][1], len(pieces)
 
 
 def cosim_envelope(g: nx.DiGraph, X: np.ndarray, y: np.ndarray, window: float = 200e-9,
                    workers: int = 2, chunk: int | None = 45, backend: str = "subprocess",
-                   progress: bool = False) -> CosimResult:
+                   progress: bool = False, executor: str = "threads",
+                   scheduler: str | None = None, timeout: float | None = None) -> CosimResult:
     """Time-multiplex the samples into ngspice runs of ``chunk`` samples (None: one run per
     worker), run ``workers`` of them at a time, and read every layer's chain voltages at the end of
     each sample's window.
@@ -143,21 +157,22 @@ def cosim_envelope(g: nx.DiGraph, X: np.ndarray, y: np.ndarray, window: float = 
     y = _check_labels(X, y)
     start = time.perf_counter()
 
-    waveforms: dict[str, np.ndarray] = {}
 
-    def run_piece(sl: slice) -> list[np.ndarray]:
+    def run_piece(sl: slice) -> tuple[list[np.ndarray], dict]:
         net = compile_envelope(g, X[sl], window=window)
-        res = run_netlist(net.text, backend, timeout=600)
+        res = run_netlist(net.text, backend, timeout=timeout or 600)
         t = res.scale
         layers = _chain_waveforms(res, net)
+        waveforms = {}
         if sl.start == 0:  # keep the first few windows for plots
             keep = t <= min(5, net.n_samples) * window
-            waveforms.update({"t": t[keep], "outputs": np.stack([v[keep] for v in layers[-1]]),
-                              "read_times": net.read_times[:5]})
+            waveforms = {"t": t[keep], "outputs": np.stack([v[keep] for v in layers[-1]]),
+                         "read_times": net.read_times[:5]}
         return [np.stack([np.interp(net.read_times, t, v) for v in vecs], axis=1)
-                for vecs in layers]
+                for vecs in layers], waveforms
 
-    circuit, runs = run_chunks(run_piece, len(X), chunk, workers, backend, progress)
+    circuit, waveforms, runs = run_chunks(run_piece, len(X), chunk, workers, backend, progress,
+                                          executor, scheduler)
     seconds = time.perf_counter() - start
     return CosimResult(y, graph_forward(g, X), circuit, seconds, runs, waveforms)
 
@@ -167,7 +182,8 @@ __all__ = ["CosimResult", "cosim_envelope", "graph_forward", "format_report"]
 
 def cosim_rf(g: nx.DiGraph, X: np.ndarray, y: np.ndarray, workers: int = 2,
              settle_tau: float = 12.0, points_per_period: int | None = None,
-             lp_ratio: float | None = None, progress: bool = False) -> CosimResult:
+             lp_ratio: float | None = None, progress: bool = False, executor: str = "threads",
+             scheduler: str | None = None, timeout: float | None = None) -> CosimResult:
     """A few samples at carrier level, one ngspice process per sample; chain voltages averaged over
     the last 20 periods of the slowest carrier. ``lp_ratio`` overrides the read-out corner
     (a fraction of the lowest carrier on each line): it must sit well below the spacing of the
@@ -182,12 +198,13 @@ def cosim_rf(g: nx.DiGraph, X: np.ndarray, y: np.ndarray, workers: int = 2,
     def run_one(sl: slice) -> list[np.ndarray]:
         net = compile_rf(g, X[sl.start], settle_tau, points_per_period or rfstep.POINTS_PER_PERIOD,
                          lp_ratio)
-        res = run_netlist(net.text, "subprocess", timeout=3600)
+        res = run_netlist(net.text, "subprocess", timeout=timeout or 3600)
         t = res.scale
         last = t >= net.read_times[0]
         layers = _chain_waveforms(res, net)
         return [np.array([[np.trapezoid(v[last], t[last]) / np.ptp(t[last]) for v in vecs]])
-                for vecs in layers]
+                for vecs in layers], {}
 
-    circuit, _ = run_chunks(run_one, len(X), 1, workers, "subprocess", progress)
+    circuit, _, _ = run_chunks(run_one, len(X), 1, workers, "subprocess", progress, executor,
+                               scheduler)
     return CosimResult(y, graph_forward(g, X), circuit, time.perf_counter() - start, len(X))

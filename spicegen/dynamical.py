@@ -237,7 +237,7 @@ def compile_dynamical(g: nx.DiGraph, X: np.ndarray, points_per_step: int | None 
     lines.append(".save " + " ".join(outputs + [v for layer in hidden for v in layer]))
     lines.append(f".tran {num(h)} {num(t_stop)} 0 {num(h)}")
     lines.append(".end")
-    return Netlist("\n".join(lines) + "\n", read_times, outputs, hidden, n)
+    return Netlist("\n".join(lines) + "\n", read_times, outputs, hidden, n, "transient")
 
 
 def read_trajectories(res, net: Netlist, h: float) -> list[np.ndarray]:
@@ -268,7 +268,8 @@ def read_trajectories(res, net: Netlist, h: float) -> list[np.ndarray]:
 
 def cosim_dynamical(g: nx.DiGraph, X: np.ndarray, y: np.ndarray, workers: int = 2,
                     chunk: int | None = 60, backend: str = "subprocess", progress: bool = False,
-                    points_per_step: int | None = None) -> CosimResult:
+                    points_per_step: int | None = None, executor: str = "threads",
+                    scheduler: str | None = None, timeout: float | None = None) -> CosimResult:
     """A test set through ngspice beside the graph's surrogate; layers compared at the read-out.
 
     Samples are time-multiplexed, ``chunk`` per run, runs on ``workers`` processes. Measured in
@@ -280,20 +281,22 @@ def cosim_dynamical(g: nx.DiGraph, X: np.ndarray, y: np.ndarray, workers: int = 
     seq = sequences(g, X)
     y = _check_labels(seq, y)
     start = time.perf_counter()
-    waveforms: dict[str, np.ndarray] = {}
     pps = points_per_step or default_points_per_step(g)
 
-    def run_piece(sl: slice) -> list[np.ndarray]:
+    def run_piece(sl: slice) -> tuple[list[np.ndarray], dict]:
         net = compile_dynamical(g, seq[sl], points_per_step=pps)
-        res = run_netlist(net.text, backend, timeout=600)
+        res = run_netlist(net.text, backend, timeout=timeout or 600)
         t = res.scale
+        waveforms = {}
         if sl.start == 0:
             keep = t <= net.read_times[min(4, net.n_samples - 1), -1]
-            waveforms.update({"t": t[keep], "outputs": np.stack([res[v][keep] for v in net.outputs]),
-                              "read_times": net.read_times[:5, -1]})
-        return [read_out(g, traj) for traj in read_trajectories(res, net, float(g.graph["dt"]) / pps)]
+            waveforms = {"t": t[keep], "outputs": np.stack([res[v][keep] for v in net.outputs]),
+                         "read_times": net.read_times[:5, -1]}
+        return [read_out(g, traj) for traj in
+                read_trajectories(res, net, float(g.graph["dt"]) / pps)], waveforms
 
-    circuit, runs = run_chunks(run_piece, len(seq), chunk, workers, backend, progress)
+    circuit, waveforms, runs = run_chunks(run_piece, len(seq), chunk, workers, backend, progress,
+                                          executor, scheduler)
     seconds = time.perf_counter() - start
     surrogate = [read_out(g, tr) for tr in graph_trajectories(g, seq)]
     return CosimResult(y, surrogate, circuit, seconds, runs, waveforms, unit="p")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 
+from spintronic.graph.files import atomic_write_text
 from spintronic.models import FIDELITIES, model_library, verilog_a_library
 
 DEFAULT_DIR = os.path.join("netlists", "models")
@@ -31,25 +32,19 @@ def library_files() -> dict[str, str]:
 
 def example_netlists(examples_dir: str = EXAMPLES_DIR) -> dict[str, str]:
     """File name -> netlist of each example network's first test samples (envelope for RF
-    networks, transient for dynamical STNO networks)."""
-    from spintronic.training.annotate import to_graph
+    networks, transient for dynamical STNO networks), compiled by the network's kind."""
+    from spintronic import networks
+    from spintronic.networks.checkpoints import load_checkpoint
     from spintronic.training.datasets import load
-    from spintronic.training.trainer import load_checkpoint
-
-    from .compiler import compile_envelope
-    from .dynamical import compile_dynamical
 
     files = {}
     for name, n_samples in EXAMPLES.items():
         model, meta = load_checkpoint(os.path.join(examples_dir, f"{name}.pt"))
         data = load(meta.get("dataset") or "digits")
-        g = to_graph(model)
-        if g.graph["network"] == "dynamical":
-            files[f"{name}_transient.cir"] = compile_dynamical(g, data.X_test[:n_samples],
-                                                               title=name).text
-        else:
-            files[f"{name}_envelope.cir"] = compile_envelope(g, data.X_test[:n_samples],
-                                                             title=name).text
+        kind = networks.get_kind(meta["kind"])
+        net = kind.compile(kind.to_graph(model), data.X_test[:n_samples],
+                           networks.CosimOptions(), title=name)
+        files[f"{name}_{net.style}.cir"] = net.text
     return files
 
 
@@ -58,8 +53,7 @@ def _write(out_dir: str, files: dict[str, str]) -> list[str]:
     paths = []
     for name, text in files.items():
         path = os.path.join(out_dir, name)
-        with open(path, "w") as fh:
-            fh.write(text)
+        atomic_write_text(path, text)
         paths.append(path)
     return paths
 

@@ -15,7 +15,8 @@ def digits():
 @pytest.fixture(scope="session")
 def small_rf(digits):
     """A small RF network (64 -> 8 -> 10) trained for a few epochs: fast, and well above chance."""
-    from spintronic.training.trainer import TrainConfig, make_model, train
+    from spintronic.networks.checkpoints import make_model
+    from spintronic.training.trainer import TrainConfig, train
     model = make_model("rf", (64, 8, 10), seed=0)
     result = train(model, digits, TrainConfig(epochs=10, seed=0, patience=10))
     return model, result

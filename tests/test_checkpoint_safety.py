@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from spintronic.training import checkpoint
-from spintronic.training.trainer import CheckpointError, load_checkpoint, make_model, save_checkpoint
+from spintronic.networks.checkpoints import CheckpointError, load_checkpoint, make_model
+from spintronic.training.trainer import save_checkpoint
 
 
 class _Payload:

@@ -5,7 +5,7 @@ import pytest
 from spicegen import SpiceError, run_netlist
 from spicegen.compiler import CompileError, compile_envelope, layer_weights
 from spicegen.cosim import cosim_envelope
-from spintronic.training.annotate import to_graph
+from spintronic.networks import to_graph
 
 from .conftest import requires_ngspice
 

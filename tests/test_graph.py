@@ -6,7 +6,7 @@ import torch
 
 from spintronic.graph import schema
 from spicegen.cosim import graph_forward
-from spintronic.training.annotate import to_graph
+from spintronic.networks import to_graph
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import pytest
 from spicegen.cli import main
 from spicegen.crossbar import CrossbarConfig
 from spicegen.sneak import inspect_layer
-from spintronic.training.annotate import to_graph
+from spintronic.networks import to_graph
 
 
 @pytest.fixture(scope="module")
@@ -38,5 +38,5 @@ def test_bad_requests(graph, digits, tmp_path, capsys):
     from spintronic.graph import schema
     schema.save(graph, path)
     assert main(["sneak", "--graph", path, "--on-off", "1.0", "--limit", "5"]) == 2
-    assert "ON/OFF ratio" in capsys.readouterr().err
+    assert "argument --on-off: must be > 1.0" in capsys.readouterr().err
     assert main(["sneak", "--graph", path, "--r-wire", "-1", "--limit", "5"]) == 2

@@ -9,7 +9,7 @@ from spintronic.graph import schema
 from spicegen.compiler import CompileError
 from spicegen.dynamical import (compile_dynamical, cosim_dynamical, dynamical_layers,
                                 graph_trajectories, read_out)
-from spintronic.training.annotate import to_graph
+from spintronic.networks import to_graph
 from spintronic.training.datasets import load_digits
 from spintronic.training.stno_network import CTRNN, DynamicalConfig, DynamicalSTNONetwork, to_sequence
 
@@ -219,7 +219,8 @@ def test_chain_synapses_train_and_refuse_a_pulled_oscillator():
 
 
 def test_chain_graph_and_checkpoint_give_the_same_network(digits, tmp_path):
-    from spintronic.training.trainer import load_checkpoint, save_checkpoint
+    from spintronic.networks.checkpoints import load_checkpoint
+    from spintronic.training.trainer import save_checkpoint
     net = DynamicalSTNONetwork(CHAIN, seed=5)
     g = to_graph(net)
     kinds = [a["kind"] for _, a in g.nodes(data=True)]

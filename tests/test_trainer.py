@@ -3,8 +3,8 @@ import pytest
 import torch
 
 from spintronic.training import checkpoint
-from spintronic.training.trainer import (CheckpointError, TrainConfig, accuracy, load_checkpoint, make_model,
-                              save_checkpoint, train)
+from spintronic.networks.checkpoints import CheckpointError, load_checkpoint, make_model
+from spintronic.training.trainer import TrainConfig, accuracy, save_checkpoint, train
 
 
 def test_small_rf_network_learns(small_rf, digits):

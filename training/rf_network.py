@@ -151,6 +151,14 @@ class RFNetwork(nn.Module):
         for l, n in enumerate(sizes[1:-1]):
             self.register_buffer(f"neuron_f0_{l}", torch.tensor(config.grid_for(n).frequencies))
 
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        return self.config.sizes
+
+    def prepare(self, x: torch.Tensor) -> None:
+        """The trainer's hook before the first epoch."""
+        self.calibrate_biases(x)
+
     @torch.no_grad()
     def calibrate_biases(self, x: torch.Tensor) -> None:
         """Data-dependent initial biases: each hidden chain starts, on average over ``x``, at the

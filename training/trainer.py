@@ -11,13 +11,7 @@ import torch
 from torch import nn
 
 from . import checkpoint
-from .checkpoint import CheckpointError
 from .datasets import Dataset
-from .rf_network import MLP, RFNetwork, RFNetworkConfig
-from .stno_network import CTRNN, DynamicalConfig, DynamicalSTNONetwork
-
-MODEL_KINDS = ("rf", "mlp", "stno", "ctrnn")
-
 CHECKPOINT_FORMAT = checkpoint.FORMAT
 
 
@@ -56,31 +50,14 @@ def accuracy(model: nn.Module, X: np.ndarray, y: np.ndarray, batch: int = 512) -
     return correct / len(y)
 
 
-def make_model(kind: str, sizes: tuple[int, ...], seed: int,
-               rf_config: RFNetworkConfig | None = None,
-               dynamical: DynamicalConfig | None = None) -> nn.Module:
-    """rf / mlp: sizes start with the number of features; stno / ctrnn (sequence models): with
-    the number of inputs per time step, the rest of their set-up coming from ``dynamical``."""
-    if kind == "rf":
-        config = dataclasses.replace(rf_config or RFNetworkConfig(), sizes=tuple(sizes))
-        return RFNetwork(config, seed)
-    if kind == "mlp":
-        return MLP(tuple(sizes), seed)
-    if kind in ("stno", "ctrnn"):
-        config = dataclasses.replace(dynamical or DynamicalConfig(), sizes=tuple(sizes))
-        return DynamicalSTNONetwork(config, seed) if kind == "stno" else CTRNN(config, seed)
-    raise ValueError(f"model kind must be one of {MODEL_KINDS}, got {kind!r}")
-
-
 def _network_dict(model: nn.Module) -> dict:
-    if isinstance(model, (RFNetwork, DynamicalSTNONetwork, CTRNN)):
-        return model.config.to_dict()
-    return {"sizes": list(model.sizes)}
+    config = getattr(model, "config", None)
+    return config.to_dict() if config is not None else {"sizes": list(model.sizes)}
 
 
 def train(model: nn.Module, data: Dataset, cfg: TrainConfig = TrainConfig(),
           checkpoint: str | None = None, progress: bool = False) -> TrainResult:
-    sizes = model.config.sizes if isinstance(model, RFNetwork) else model.sizes
+    sizes = model.sizes
     n_features = getattr(model, "n_features", sizes[0])  # sequence models read steps x inputs
     if n_features != data.n_features or sizes[-1] != data.n_classes:
         raise ValueError(f"network {sizes} ({n_features} features) does not fit data with "
@@ -88,8 +65,8 @@ def train(model: nn.Module, data: Dataset, cfg: TrainConfig = TrainConfig(),
     torch.manual_seed(cfg.seed)
     X = torch.as_tensor(data.X_train)
     y = torch.as_tensor(data.y_train)
-    if isinstance(model, RFNetwork):
-        model.calibrate_biases(X)
+    if hasattr(model, "prepare"):       # data-dependent initialisation, e.g. chain biases
+        model.prepare(X)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=cfg.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs)
@@ -148,37 +125,3 @@ def save_checkpoint(model: nn.Module, path: str, cfg: TrainConfig | None = None,
             "best_epoch": result.best_epoch, "seconds_per_epoch": result.seconds_per_epoch},
     }
     checkpoint.write(path, meta, model.state_dict())
-
-
-def load_checkpoint(path: str, expect_sizes: tuple[int, ...] | None = None) -> tuple[nn.Module, dict]:
-    """The model a checkpoint describes, with its weights, and the checkpoint's metadata."""
-    meta, state = checkpoint.read(path)
-    kind = meta.get("kind")
-    network = meta.get("network")
-    if kind not in MODEL_KINDS:
-        raise CheckpointError(f"{path} holds a network of kind {kind!r}; known kinds: "
-                              f"{', '.join(MODEL_KINDS)}")
-    try:
-        sizes = tuple(int(s) for s in network["sizes"])
-    except (TypeError, KeyError, ValueError):
-        raise CheckpointError(f"{path} does not state its network's layer sizes") from None
-    if expect_sizes is not None and tuple(expect_sizes) != sizes:
-        raise CheckpointError(f"checkpoint {path} holds a {kind} network of shape "
-                              f"{sizes}, not the {tuple(expect_sizes)} asked for")
-    try:
-        if kind == "rf":
-            model = RFNetwork(RFNetworkConfig.from_dict(network))
-        elif kind in ("stno", "ctrnn"):
-            config = DynamicalConfig.from_dict(network)
-            model = DynamicalSTNONetwork(config) if kind == "stno" else CTRNN(config)
-        else:
-            model = MLP(sizes)
-    except (ValueError, TypeError, KeyError) as exc:
-        raise CheckpointError(f"{path} holds an invalid {kind} configuration: {exc}") from None
-    try:
-        model.load_state_dict(state)
-    except RuntimeError as exc:
-        raise CheckpointError(f"checkpoint {path} does not fit its own network shape {sizes}: "
-                              f"{str(exc).splitlines()[0]}") from None
-    model.eval()
-    return model, meta

@@ -1,0 +1,94 @@
+"""What a network kind provides: the one shape every kind plugs into.
+
+A kind is registered once (``register_network``) and everything else looks it up: the trainer's
+model factory and checkpoints, the command line (``--model`` choices and the kind's own options),
+export, co-simulation and the example library. A kind without devices (a software baseline) sets
+``graph_network = None`` and is trained and checkpointed like the others but never exported.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from typing import Any
+
+import networkx as nx
+import numpy as np
+from torch import nn
+
+
+class KindError(ValueError):
+    """An unknown kind, or an operation the kind does not support."""
+
+
+@dataclasses.dataclass
+class CosimOptions:
+    """Co-simulation settings common to every kind; a kind ignores what does not apply to it and
+    refuses what it cannot do (an rf fidelity it has no compiler for)."""
+    fidelity: str = "envelope"
+    window: float = 200e-9
+    workers: int = 2
+    chunk: int | None = None
+    backend: str = "subprocess"
+    executor: str = "threads"
+    scheduler: str | None = None
+    points_per_step: int | None = None
+    lp_ratio: float | None = None
+    timeout: float | None = None
+    progress: bool = False
+
+
+class NetworkKind:
+    """Base of a network kind. Subclasses set the class attributes and override the methods their
+    kind supports; the defaults refuse with a message naming the kind."""
+
+    name: str = ""
+    description: str = ""
+    #: the graph's ``network`` attribute this kind exports to, None for a software baseline
+    graph_network: str | None = None
+    #: kinds sharing an option group add their CLI options once
+    cli_group: str = ""
+    default_lr: float = 0.01
+    default_batch_size: int = 32
+
+    # --- surrogate ---------------------------------------------------------------------------
+    def add_cli_args(self, group: argparse._ArgumentGroup) -> None:
+        """The kind's own ``spicegen train`` options (added once per ``cli_group``)."""
+
+    def config_from_args(self, args: argparse.Namespace, data) -> dict:
+        """The kwargs of ``make_model`` for this kind from parsed CLI options and the data set."""
+        sizes = args.sizes or (data.n_features, 32, data.n_classes)
+        return {"sizes": tuple(sizes)}
+
+    def make_model(self, sizes: tuple[int, ...], seed: int = 0, config: Any = None) -> nn.Module:
+        raise NotImplementedError
+
+    def config_to_dict(self, model: nn.Module) -> dict:
+        return model.config.to_dict()
+
+    def model_from_dict(self, network: dict) -> nn.Module:
+        raise NotImplementedError
+
+    # --- devices -----------------------------------------------------------------------------
+    def _no_devices(self) -> KindError:
+        return KindError(f"a {self.name} network is a software baseline: it has no devices, so no "
+                         f"device graph, netlist or co-simulation")
+
+    def to_graph(self, model: nn.Module) -> nx.DiGraph:
+        raise self._no_devices()
+
+    def check_graph(self, g: nx.DiGraph) -> None:
+        """Structural checks beyond the schema (the compiler's assumptions); raise GraphError."""
+
+    def describe_graph(self, g: nx.DiGraph) -> str:
+        return f"{g.number_of_nodes()} devices"
+
+    def compile(self, g: nx.DiGraph, X: np.ndarray, opts: CosimOptions, title: str = ""):
+        """The netlist of the first samples of X (the example and ``export --netlist`` deck)."""
+        raise self._no_devices()
+
+    def cosim(self, g: nx.DiGraph, X: np.ndarray, y: np.ndarray, opts: CosimOptions):
+        raise self._no_devices()
+
+    def default_cosim_limit(self, opts: CosimOptions) -> int | None:
+        """How many test samples a co-simulation takes when the user does not say (None: all)."""
+        return None

@@ -1,0 +1,143 @@
+"""``spicegen twins | sneak | crosstalk``: the device twins and the analyses of one trained layer."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from spintronic.graph.files import output_folder
+
+from .networks_cmds import load_graph
+
+
+def _layer(g, layer: int) -> int:
+    from spintronic.graph import schema
+
+    n = len(schema.layer_sizes(g)) - 1
+    if not 1 <= layer <= n:
+        raise ValueError(f"--layer {layer} is outside the network's layers 1..{n}")
+    return layer
+
+
+def cmd_twins(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from ..plots import plot_twin
+    from ..twins import TWINS, format_table, run_twins
+
+    names = args.only or list(TWINS)
+    start = time.perf_counter()
+    with tqdm(total=len(names), desc="device twins", unit="twin", file=sys.stderr,
+              disable=args.quiet) as bar:
+        def progress(name: str) -> None:
+            bar.set_postfix_str(name)
+            bar.update()
+        results = run_twins(names, backend=args.backend, progress=progress)
+    print(format_table(results))
+    for result in results:
+        print(f"wrote {plot_twin(result, args.out)}")
+    failed = [c for r in results for c in r.checks if not c.passed]
+    print(f"{len(failed)} of {sum(len(r.checks) for r in results)} checks out of tolerance "
+          f"({time.perf_counter() - start:.1f} s, backend {args.backend})")
+    return 1 if failed else 0
+
+
+def cmd_sneak(args: argparse.Namespace) -> int:
+    from spintronic.training.datasets import load
+
+    from ..crossbar import CrossbarConfig
+    from ..sneak import inspect_layer, write_plots
+
+    cfg = CrossbarConfig(on_off=args.on_off, r_wire=args.r_wire, sensing=args.sensing,
+                         access=args.access, differential=not args.single_ended)
+    g, _ = load_graph(args.graph)
+    layer = _layer(g, args.layer)
+    data = load(args.data)
+    X, y = data.X_test, data.y_test
+    if args.limit:
+        X, y = X[: args.limit], y[: args.limit]
+    rep = inspect_layer(g, X, y, layer, cfg)
+    print(rep.text())
+    with output_folder(args.out) as out:
+        for path in write_plots(rep, out):
+            print(f"wrote {path}")
+    return 0
+
+
+def _crosstalk_setup(args: argparse.Namespace):
+    from spintronic.models import ResonatorParams
+
+    from spintronic.graph import schema
+
+    from .. import crosstalk as xt
+
+    if not args.graph:
+        return xt.CrosstalkSetup.layer(args.channels, args.spacing, f_min=args.f_min,
+                                       offset=args.offset, power=args.power,
+                                       prm=ResonatorParams(alpha=args.alpha),
+                                       lp_ratio=args.lp_ratio)
+    import torch
+
+    from spintronic.models import stno
+
+    from ..compiler import source_frequency, source_power_scale
+    g, _ = load_graph(args.graph)
+    _layer(g, args.layer)
+    if g.graph.get("network") != "rf":
+        raise ValueError("crosstalk needs an RF graph (resonator chains)")
+    srcs = schema.sources(g, args.layer)
+    chains = schema.chains(g, args.layer)
+    inputs = args.inputs or list(range(min(4, len(srcs))))
+    picked = args.chain_index or list(range(min(4, len(chains))))
+    if max(inputs) >= len(srcs) or max(picked) >= len(chains) or min(inputs + picked) < 0:
+        raise ValueError(f"layer {args.layer} has {len(srcs)} inputs and {len(chains)} chains")
+    att = source_power_scale(g, args.layer)
+    freqs, powers = [], []
+    for i in inputs:
+        a = g.nodes[srcs[i]]
+        freqs.append(source_frequency(g, srcs[i]))
+        # inputs at full scale; oscillators at their largest emitted power (upper current clamp)
+        if a["kind"] == "input":
+            p = a["p_max"]
+        else:
+            prm = schema.stno_params(a)
+            i_max = torch.tensor(prm.I_max_ratio * prm.I_th, dtype=torch.float64)
+            p = float(stno.emitted_power(stno.steady_power(i_max, prm), i_max, prm))
+        powers.append(p * att[i])
+    res = [[g.nodes[r] for r in chains[j][1]] for j in picked]
+    return xt.CrosstalkSetup(freqs, powers, [[a["f_r"] for a in c] for c in res],
+                             [[a["orientation"] for a in c] for c in res],
+                             prm=schema.resonator_params(res[0][0]), lp_ratio=args.lp_ratio)
+
+
+def cmd_crosstalk(args: argparse.Namespace) -> int:
+    import math
+    import os
+
+    from .. import crosstalk as xt
+
+    setup = _crosstalk_setup(args)
+    with output_folder(args.out) as out:
+        res = xt.measure_crosstalk(setup, workers=args.workers)
+        print(res.report())
+        paths = [res.plot(os.path.join(out, "matrix.png"))]
+        if args.beat_notes:
+            beats = xt.beat_note_sweep((0.05, 0.1, 0.2, 0.5, 1.0, 2.0), spacing=args.spacing,
+                                       workers=args.workers)
+            print(beats.report())
+            paths.append(beats.plot(os.path.join(out, "beat_notes.png")))
+        if args.pulling:
+            pull = xt.pulling([2 * math.pi * m * 1e6 for m in (0, 1, 2, 5, 10, 20, 50)])
+            print(pull.report())
+            paths.append(pull.plot(os.path.join(out, "pulling.png")))
+        if args.guideline:
+            guide = xt.spacing_guideline(args.guideline, n_channels=args.channels,
+                                         prm=setup.prm, rf_spacings=(3, 8, 20), workers=args.workers)
+            print(guide.report())
+            paths.append(guide.plot(os.path.join(out, "guideline.png"),
+                                    bounds=(args.guideline,)))
+        for path in paths:
+            print(f"wrote {path}")
+    return 0
+
+

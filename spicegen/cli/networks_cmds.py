@@ -1,0 +1,129 @@
+"""``spicegen train | export | cosim | kinds``: every network kind through one path, looked up in
+the registry (``spintronic.networks``)."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from spintronic import networks
+from spintronic.graph import schema
+from spintronic.graph.files import atomic_json, output_folder
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from spintronic.networks.checkpoints import make_model
+    from spintronic.training.datasets import load
+    from spintronic.training.trainer import TrainConfig, train
+
+    kind = networks.get_kind(args.model)
+    data = load(args.data)
+    print(data.summary())
+    spec = kind.config_from_args(args, data)
+    model = make_model(args.model, spec["sizes"], args.seed, spec.get("config"))
+    cfg = TrainConfig(epochs=args.epochs, lr=args.lr or kind.default_lr, seed=args.seed,
+                      batch_size=args.batch_size or kind.default_batch_size,
+                      patience=args.patience)
+    result = train(model, data, cfg, checkpoint=args.out, progress=not args.quiet)
+    print(f"{args.model} {spec['sizes']}: validation {100 * result.val_accuracy:.2f} %, test "
+          f"{100 * result.test_accuracy:.2f} % (best epoch {result.best_epoch}, "
+          f"{result.seconds_per_epoch:.3f} s/epoch)")
+    print(f"wrote {args.out}")
+    return 0
+
+
+def cosim_options(args: argparse.Namespace) -> networks.CosimOptions:
+    return networks.CosimOptions(
+        fidelity=getattr(args, "fidelity", "envelope"), window=args.window,
+        workers=getattr(args, "workers", 2), chunk=getattr(args, "chunk", None),
+        backend=getattr(args, "backend", "subprocess"),
+        executor=getattr(args, "executor", "threads"), scheduler=getattr(args, "scheduler", None),
+        points_per_step=getattr(args, "points_per_step", None),
+        lp_ratio=getattr(args, "lp_ratio", None), timeout=getattr(args, "timeout", None),
+        progress=not getattr(args, "quiet", False))
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from spintronic.networks.checkpoints import load_checkpoint
+
+    model, meta = load_checkpoint(args.checkpoint)
+    kind = networks.get_kind(meta["kind"])
+    g = kind.to_graph(model)
+    kind.check_graph(g)
+    net = None
+    if args.netlist:    # compiled before anything is written: a failure leaves both files as they were
+        from spintronic.training.datasets import load
+
+        X = load(meta.get("dataset") or "digits").X_test[: args.samples]
+        net = kind.compile(g, X, cosim_options(args), title=os.path.basename(args.netlist))
+    schema.save(g, args.out)
+    print(f"wrote {args.out}: {kind.describe_graph(g)}")
+    if net is not None:
+        net.write(args.netlist)
+        print(f"wrote {args.netlist}: netlist of the first {net.n_samples} test samples")
+    return 0
+
+
+def load_graph(path: str):
+    """A graph file, checked by the schema and by its kind's structural checks."""
+    g = schema.load(path)
+    kind = networks.kind_for_graph(g)
+    kind.check_graph(g)
+    return g, kind
+
+
+def cmd_cosim(args: argparse.Namespace) -> int:
+    from spintronic.training.datasets import load
+
+    from ..cosim import format_report
+    from ..plots import plot_cosim
+
+    g, kind = load_graph(args.graph)
+    opts = cosim_options(args)
+    data = load(args.data)
+    X, y = data.X_test, data.y_test
+    limit = args.limit or kind.default_cosim_limit(opts)
+    if limit and limit < len(X):
+        if not args.limit:
+            print(f"{opts.fidelity} fidelity is slow: co-simulating the first {limit} of {len(X)} "
+                  f"test samples (use --limit to choose)", file=sys.stderr)
+        X, y = X[:limit], y[:limit]
+    with output_folder(args.out) as out:
+        result = kind.cosim(g, X, y, opts)
+        rep = result.report()
+        print(format_report(rep))
+        paths = plot_cosim(result, out)
+        report = os.path.join(out, "report.json")
+        atomic_json(report, rep)
+        for path in paths + [report]:
+            print(f"wrote {path}")
+    return 0
+
+
+def cmd_kinds(args: argparse.Namespace) -> int:
+    from spintronic.models.device import DEVICES
+
+    from ..backends import BACKENDS
+    from ..executors import EXECUTORS
+
+    def section(title: str, rows: list[tuple[str, str]]) -> None:
+        print(f"{title}:")
+        for name, text in rows:
+            print(f"  {name:<12} {text}")
+
+    section("network kinds", [(k.name, k.description + (f" (graph: {k.graph_network})"
+                                                        if k.graph_network else ""))
+                              for k in networks.NETWORKS.values()])
+    section("device families", [(d.kind, d.description) for d in DEVICES.values()])
+    section("back ends", [(b.name, b.description) for b in BACKENDS.values()])
+    section("executors", [(e.name, e.description) for e in EXECUTORS.values()])
+    return 0
+
+
+def cmd_library(args: argparse.Namespace) -> int:
+    from ..library import write_library
+
+    for path in write_library(args.out, None if args.no_examples else args.examples):
+        print(f"wrote {path}")
+    return 0
