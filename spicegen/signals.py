@@ -16,6 +16,7 @@ import shutil
 import signal
 import subprocess
 import threading
+from collections.abc import Collection
 
 
 class Terminated(KeyboardInterrupt):
@@ -42,14 +43,15 @@ def install_signal_handlers(signals: tuple[int, ...] = (signal.SIGTERM,)) -> boo
 
 
 _lock = threading.Lock()
-_children: dict[int, subprocess.Popen] = {}
+_children: dict[int, tuple[subprocess.Popen, int]] = {}  # pid -> (child, thread that started it)
 _tempdirs: set[str] = set()
 
 
 def register_child(proc: subprocess.Popen) -> None:
-    """Track a child started with ``start_new_session=True`` (it leads its own process group)."""
+    """Track a child started with ``start_new_session=True`` (it leads its own process group) by
+    the calling thread."""
     with _lock:
-        _children[proc.pid] = proc
+        _children[proc.pid] = (proc, threading.get_ident())
 
 
 def unregister_child(proc: subprocess.Popen) -> None:
@@ -73,11 +75,12 @@ def kill_group(proc: subprocess.Popen) -> None:
         pass
 
 
-def kill_children() -> int:
-    """Kill every tracked child process group; returns how many were running. The runs they belong
-    to then fail and clean up their own temp folders."""
+def kill_children(threads: Collection[int] | None = None) -> int:
+    """Kill every tracked child process group (those started by ``threads``, thread idents, when
+    given); returns how many were running. The runs they belong to then fail and clean up their own
+    temp folders."""
     with _lock:
-        procs = list(_children.values())
+        procs = [p for p, ident in _children.values() if threads is None or ident in threads]
     running = [p for p in procs if p.poll() is None]
     for proc in running:
         try:
@@ -101,7 +104,7 @@ def remove_tempdir(path: str) -> None:
 @atexit.register
 def _cleanup_at_exit() -> None:
     with _lock:
-        procs = list(_children.values())
+        procs = [p for p, _ in _children.values()]
         dirs = list(_tempdirs)
     for proc in procs:
         kill_group(proc)

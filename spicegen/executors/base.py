@@ -1,10 +1,13 @@
 """The executor interface and its registry."""
 from __future__ import annotations
 
+import threading
+import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from typing import Any, ClassVar
 
+from .. import signals
 from ..backends.base import Registry
 
 Progress = Callable[[], Any]
@@ -21,8 +24,8 @@ class Executor:
 
     ``map(fn, items, progress=None)``: ``progress()`` is called with no arguments once per finished
     item (``progress=bar.update`` drives a tqdm bar). The first item to fail (in completion order)
-    raises its exception after the items not started are cancelled and the running ones ended.
-    Ctrl-C or SIGTERM while waiting also kills the simulator processes of the running items.
+    raises its exception, once the items not started are cancelled and the running ones stopped
+    (their simulator processes killed); Ctrl-C or SIGTERM while waiting does the same.
 
     An executor may hold resources (a cluster): ``with get_executor(...) as ex:`` keeps them for
     several maps; a ``map`` outside a ``with`` block opens and closes them itself.
@@ -76,11 +79,45 @@ class Executor:
         return f"<{type(self).__name__} {self.name!r} workers={self.workers}>"
 
 
+_lock = threading.Lock()
+_batches: dict[str, set[int]] = {}  # batch token -> threads of this process running its items
+
+
+def new_batch() -> str:
+    """A token naming one ``map`` call's items wherever they run."""
+    return uuid.uuid4().hex
+
+
+def run_item(token: str, fn, item):
+    """``fn(item)``, with the calling thread counted as running an item of batch ``token``."""
+    ident = threading.get_ident()
+    with _lock:
+        _batches.setdefault(token, set()).add(ident)
+    try:
+        return fn(item)
+    finally:
+        with _lock:
+            threads = _batches.get(token, set())
+            threads.discard(ident)
+            if not threads:
+                _batches.pop(token, None)
+
+
+def stop_batch(token: str) -> int:
+    """Kill the simulators of the items of batch ``token`` running in this process; returns how
+    many items are still running."""
+    with _lock:
+        threads = set(_batches.get(token, ()))
+    if threads:
+        signals.kill_children(threads)
+    return len(threads)
+
+
 def gather(futures: dict[Future, int], progress: Progress | None,
-           on_interrupt: Callable[[dict[Future, int]], None]) -> list:
+           on_failure: Callable[[dict[Future, int]], None]) -> list:
     """Results of ``concurrent.futures`` futures (future -> input index) in input order, calling
-    ``progress()`` as each finishes. On a failure the futures not started are cancelled; on Ctrl-C
-    or SIGTERM (a BaseException that is not an Exception) ``on_interrupt(futures)`` runs too."""
+    ``progress()`` as each finishes. On a failure, Ctrl-C or SIGTERM the futures not started are
+    cancelled and ``on_failure(futures)`` stops the running ones before the exception goes on."""
     results = [None] * len(futures)
     try:
         pending = set(futures)
@@ -90,11 +127,10 @@ def gather(futures: dict[Future, int], progress: Progress | None,
                 results[futures[future]] = future.result()
                 if progress is not None:
                     progress()
-    except BaseException as exc:
+    except BaseException:
         for future in futures:
             future.cancel()
-        if not isinstance(exc, Exception):
-            on_interrupt(futures)
+        on_failure(futures)
         raise
     return results
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 
 from ..errors import SpiceError
-from .base import Executor, register_executor
+from .base import Executor, new_batch, register_executor, run_item, stop_batch
 
 #: seconds to wait for a scheduler given by address
 CONNECT_TIMEOUT = 10.0
@@ -41,8 +42,8 @@ def normalise_address(address: str) -> str:
     return f"{match.group(1) or 'tcp'}://{match.group(2)}:{match.group(3)}"
 
 
-def _call(item, fn):
-    return fn(item)
+#: seconds to keep stopping the running items of a failed or interrupted map
+STOP_TIMEOUT = 10.0
 
 
 @register_executor
@@ -95,8 +96,10 @@ class DaskExecutor(Executor):
     def _map(self, fn, items, progress):
         from distributed import as_completed
         client = self._client
+        token = new_batch()
         [fn_future] = client.scatter([fn], hash=False, broadcast=True)
-        futures = client.map(_call, items, fn=fn_future, pure=False)
+        futures = client.map(run_item, [token] * len(items), [fn_future] * len(items), items,
+                             pure=False)
         index = {future.key: i for i, future in enumerate(futures)}
         results = [None] * len(items)
         try:
@@ -106,5 +109,19 @@ class DaskExecutor(Executor):
                     progress()
         except BaseException:
             client.cancel(futures + [fn_future])
+            self._stop(token)
             raise
         return results
+
+    def _stop(self, token: str) -> None:
+        """Kill the simulators of the batch's running items on every worker, until none runs (a
+        worker thread cannot be interrupted, but its simulator can)."""
+        deadline = time.monotonic() + STOP_TIMEOUT
+        while time.monotonic() < deadline:
+            try:
+                running = sum(self._client.run(stop_batch, token).values())
+            except Exception:  # workers gone: nothing left to stop there
+                return
+            if not running:
+                return
+            time.sleep(0.1)

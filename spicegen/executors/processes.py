@@ -53,7 +53,7 @@ class ProcessExecutor(Executor):
                                    initializer=_init_worker, initargs=(cloudpickle.dumps(fn),))
 
         def terminate(futures) -> None:
-            # SIGTERM makes a busy worker unwind its task (killing its simulator), an idle one exit
+            # SIGTERM makes a busy worker unwind its item (killing its simulator), an idle one exit
             for proc in list((getattr(pool, "_processes", None) or {}).values()):
                 if proc.is_alive():
                     proc.terminate()

@@ -4,16 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor, wait
 
-from .. import signals
-from .base import Executor, gather, register_executor
-
-
-def _stop_running(futures) -> None:
-    """Kill the simulators of the running items until they have all ended (one may be about to
-    start its simulator when the first kill goes out)."""
-    while not all(f.done() for f in futures):
-        signals.kill_children()
-        wait(futures, timeout=0.1)
+from .base import Executor, gather, new_batch, register_executor, run_item, stop_batch
 
 
 @register_executor
@@ -22,9 +13,17 @@ class ThreadExecutor(Executor):
     description = "a local pool of threads, each driving its own simulator process"
 
     def _map(self, fn, items, progress):
+        token = new_batch()
+
+        def stop(futures) -> None:
+            # again until all have ended: an item may be about to start its simulator
+            while not all(f.done() for f in futures):
+                stop_batch(token)
+                wait(futures, timeout=0.1)
+
         pool = ThreadPoolExecutor(min(self.workers, len(items)), thread_name_prefix="spicegen")
         try:
-            return gather({pool.submit(fn, item): i for i, item in enumerate(items)}, progress,
-                          _stop_running)
+            return gather({pool.submit(run_item, token, fn, item): i
+                           for i, item in enumerate(items)}, progress, stop)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
