@@ -147,6 +147,7 @@ class Device(abc.ABC):
     """A device family. Subclasses set the class attributes and implement :meth:`subckt`."""
 
     kind: ClassVar[str]
+    description: ClassVar[str] = ""     # one line for `spicegen kinds`
     Params: ClassVar[type[Params]]
     spice_names: ClassVar[dict[str, str]]
     per_device_fields: ClassVar[tuple[str, ...]] = ()

@@ -86,6 +86,7 @@ class DWSynapse(Device):
     a fresh uniform number r (ngspice trrandom; seed it with ``.options seed=N``) is compared with
     p(V(drive)); ``state`` is 1 V when the wall passed."""
     kind = "dw_synapse"
+    description = "binary stochastic domain-wall synapse, switched with probability p(drive) at each read"
     Params = DomainWallParams
     graph_fields = ("x0", "dx", "a", "t_read")
     spice_names = {"x0": "x0", "dx": "dx", "a": "amp", "t_read": "tread"}
@@ -107,6 +108,7 @@ class DWMTJ(Device):
     """The DW-MTJ resistive synapse, ``dw_mtj t1 t2 pos`` (same at both fidelities): conductance
     G(V(pos)) between t1 and t2, pos clamped to [0, 1]."""
     kind = "dw_mtj"
+    description = "DW-MTJ resistive synapse: conductance between G_AP and G_P set by the wall position"
     Params = DomainWallParams
     graph_fields = ("G_P", "G_AP")
     spice_names = {"G_P": "gp", "G_AP": "gap"}

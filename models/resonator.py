@@ -200,6 +200,7 @@ class Resonator(Device):
     the junction current V(i) in uA, adding orient (beta_s u + beta_a v) into node dr).
     """
     kind = "resonator"
+    description = "MTJ resonator (spin diode): rectifies the RF power at its resonance, the synapse of RF chains"
     Params = ResonatorParams
     per_device_fields = ("f_r",)  # trained per device
     spice_names = {"f_r": "fr", "alpha": "alpha", "K_SD": "ksd", "a_sym": "asym", "a_asym": "aasym",

@@ -204,6 +204,7 @@ class STNO(Device):
     equation alone, for sequence networks); rf: ``stno_rf``.
     """
     kind = "stno"
+    description = "spin-torque nano-oscillator (neuron): power equation, emitted microwave power"
     Params = STNOParams
     per_device_fields = ("f0",)  # each oscillator has its own channel
     spice_names = {"f0": "f0", "Gg": "gg", "Q": "qnl", "I_th": "ith", "R": "rdev", "k_P": "kp",

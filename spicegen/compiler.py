@@ -21,7 +21,7 @@ import networkx as nx
 import numpy as np
 import torch
 
-from spintronic.models import resonator, stno
+from spintronic.models import get_device, resonator, stno
 from spintronic.models.params import spice_number as num
 from spintronic.models.units import POWER_UNIT, STATE_CURRENT_UNIT
 
@@ -180,19 +180,12 @@ def _neuron_cards(g: nx.DiGraph, amp_node, l: int, j: int, chain_node: str,
     (osc,) = list(g.successors(amp_node))
     amp, s = g.nodes[amp_node], g.nodes[osc]
     i_min, i_max = s["I_min_ratio"] * s["I_th"], s["I_max_ratio"] * s["I_th"]
-    params = " ".join(f"{k}={num(v)}" for k, v in _stno_instance_params(s).items())
-    ports = (f"in{l}_{j} p{l}_{j} pw{l}_{j} df{l}_{j} stno_env" if fidelity == "envelope"
-             else f"in{l}_{j} rf{l}_{j} p{l}_{j} stno_rf")
+    nodes = ({"in": f"in{l}_{j}", "p": f"p{l}_{j}", "pw": f"pw{l}_{j}", "df": f"df{l}_{j}"}
+             if fidelity == "envelope" else {"in": f"in{l}_{j}", "out": f"rf{l}_{j}", "p": f"p{l}_{j}"})
+    instance = get_device("stno").instance(f"Xs{l}_{j}", nodes, params=s, fidelity=fidelity)
     return [f"Ba{l}_{j} 0 in{l}_{j} I = min(max({num(amp['g_m'])}*(V({chain_node}) + "
-            f"{num(amp['v_bias'])}), {num(i_min)}), {num(i_max)})",
-            f"Xs{l}_{j} {ports} params: {params}"], \
+            f"{num(amp['v_bias'])}), {num(i_min)}), {num(i_max)})", instance], \
         stno.initial_condition(f"xs{l}_{j}", p_init, fidelity)
-
-
-def _stno_instance_params(attrs: dict) -> dict[str, float]:
-    prm = schema.stno_params(attrs)
-    return {"f0": prm.f0, "gg": prm.Gg, "qnl": prm.Q, "ith": prm.I_th, "rdev": prm.R,
-            "kp": prm.k_P, "nshift": prm.N, "zload": prm.Z0}
 
 
 def source_frequency(g: nx.DiGraph, node) -> float:
@@ -216,7 +209,9 @@ def chain_cards(f_rs, orientations, r0_total: float, tag: str, head: str) -> lis
     lines = [f"Vs{tag} {head} n{tag} 0",
              f"Hi{tag} i{tag} 0 Vs{tag} {iu}",
              f"Rdr{tag} dr{tag} 0 1"]
-    lines += [f"Xr{tag}_{k} i{tag} dr{tag} mtj_prec params: fr={num(f)} orient={int(o)}"
+    res = get_device("resonator")
+    lines += [res.instance(f"Xr{tag}_{k}", {"i": f"i{tag}", "dr": f"dr{tag}"}, fidelity="rf",
+                           subckt="mtj_prec", spice={"fr": f, "orient": int(o)})
               for k, (f, o) in enumerate(zip(f_rs, orientations))]
     lines.append(f"Bjn{tag} n{tag} 0 V = i(Vs{tag})*({num(r0_total)} + V(dr{tag}))")
     return lines
@@ -290,8 +285,9 @@ def compile_rf(g: nx.DiGraph, x: np.ndarray, settle_tau: float = 12.0,
             res = [g.nodes[r] for r in path]
             lines += chain_cards([a["f_r"] for a in res], [a["orientation"] for a in res],
                                  sum(a["R0"] for a in res), f"{l}_{j}", head)
-            lines.append(f"Xlp{l}_{j} {head} lp{l}_{j} readout_lp params: "
-                         f"fc={num(lp * line_f_min)}")
+            lines.append(get_device("resonator").instance(
+                f"Xlp{l}_{j}", {"in": head, "out": f"lp{l}_{j}"}, fidelity="rf",
+                subckt="readout_lp", spice={"fc": lp * line_f_min}))
             node = f"c{l}_{j}"
             lines.append(f"Bc{l}_{j} {node} 0 V = V(lp{l}_{j}) + {num(g.nodes[end]['chain_bias'])}")
             if g.nodes[end]["kind"] == "readout":

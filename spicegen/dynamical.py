@@ -20,7 +20,7 @@ import networkx as nx
 import numpy as np
 import torch
 
-from spintronic.models import stno
+from spintronic.models import get_device, stno
 from spintronic.models.params import spice_number as num
 from spintronic.models.units import POWER_UNIT
 
@@ -205,8 +205,8 @@ def compile_dynamical(g: nx.DiGraph, X: np.ndarray, points_per_step: int | None 
                 level = v
         lines.append(_bpwl(f"u{i}", f"u0_{i}", t_pts, v_pts, t_hold))
     i_min, i_max = prm.I_min_ratio * prm.I_th, prm.I_max_ratio * prm.I_th
-    params = (f"ith={num(prm.I_th)} gg={num(prm.Gg)} qnl={num(prm.Q)} rdev={num(prm.R)} "
-              f"prst={num(p_init)} krst={num(2 / h)}")
+    dev = get_device("stno")
+    spice = {**dev.spice_values(prm, ("I_th", "Gg", "Q", "R")), "prst": p_init, "krst": 2 / h}
     for l, L in enumerate(layers, start=1):
         lines.append(f"* layer {l}: {L['W'].shape[0]} STNOs")
         if l == 1:
@@ -229,7 +229,9 @@ def compile_dynamical(g: nx.DiGraph, X: np.ndarray, points_per_step: int | None 
                       if w != 0.0]
             lines.append(f"Ba{l}_{j} 0 in{l}_{j} I = min(max({num(prm.I_th)}*V({z}), {num(i_min)}), "
                          f"{num(i_max)})")
-            lines.append(f"Xs{l}_{j} in{l}_{j} p{l}_{j} rst run stno_seq params: {params}")
+            lines.append(dev.instance(f"Xs{l}_{j}", {"in": f"in{l}_{j}", "p": f"p{l}_{j}",
+                                                     "rst": "rst", "run": "run"},
+                                      subckt="stno_seq", spice=spice))
     lines.append(" ".join([".ic"] + [f"v(xs{l}_{j}.s)={num(p_init)}" for l, L in enumerate(layers, 1)
                                     for j in range(len(L["neurons"]))]))
     hidden = [[f"v(p{l}_{j})" for j in range(sizes[l])] for l in range(1, len(sizes) - 1)]
