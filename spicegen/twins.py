@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import torch
@@ -23,7 +22,8 @@ from spintronic.models.resonator import ResonatorParams
 from spintronic.models.stno import STNOParams
 
 from . import rfstep
-from .runner import run_netlist
+from .deck import DC, Options, Tran
+from .runner import run_many, run_netlist
 
 
 @dataclasses.dataclass
@@ -141,8 +141,8 @@ def stno_envelope_twin(prm: STNOParams | None = None, backend: str = "subprocess
         f"Iin 0 in {_step_pwl(levels, t_seg, 1e-12)}",
         "X1 in p pw df stno_env",
         stno.initial_condition("x1", p_init, "envelope"),
-        ".options reltol=1e-6 abstol=1e-15 vntol=1e-12",
-        f".tran {num(dt)} {num(t_stop)} 0 {num(dt)}",
+        Options(reltol=1e-6, abstol=1e-15, vntol=1e-12).render(),
+        Tran(dt, t_stop, 0, dt).render(),
     )
     res = run_netlist(netlist, backend)
     t_sp, p_sp = res.scale, res["p"]
@@ -222,8 +222,8 @@ def stno_rf_twin(prm: STNOParams | None = None, backend: str = "subprocess",
         # below is 4x noisier on a record that starts at zero (measured 4.2 % vs 1.1 % of the
         # shift); the estimator, not the model, is what changes
         stno.initial_condition("x1", p_init, "rf", carrier_at_zero=False),
-        ".options reltol=1e-6 abstol=1e-15 vntol=1e-9",
-        f".tran {num(dt)} {num(t_stop)} 0 {num(dt)}",
+        Options(reltol=1e-6, abstol=1e-15, vntol=1e-9).render(),
+        Tran(dt, t_stop, 0, dt).render(),
     )
     res = run_netlist(netlist, backend)
     t = np.arange(0.0, t_stop, dt)
@@ -284,7 +284,7 @@ def resonator_envelope_twin(prm: ResonatorParams | None = None, backend: str = "
     for k, f_r in enumerate(f_rs):
         lines += [f"Edf{k} df{k} 0 u 0 {num(prm.linewidth(f_r) / 1e6)}",
                   f"X{k} pw df{k} o{k} 0 mtj_env params: fin={num(f_r)} fr={num(f_r)}"]
-    lines += [".options reltol=1e-6 vntol=1e-12", f".dc Vu {num(-span)} {num(span)} 0.02"]
+    lines += [Options(reltol=1e-6, vntol=1e-12).render(), DC("Vu", -span, span, 0.02).render()]
     res = run_netlist(_deck("resonator envelope twin", *lines), backend)
     u = res.scale
     checks, curves = [], {"u": u}
@@ -328,7 +328,7 @@ def _resonator_rf_deck(prm: ResonatorParams, f_r: float, u: np.ndarray, power: f
         lines += [f"B{k} 0 a{k} I = {num(i0)}*sin({num(stno.TWO_PI * f)}*time)",
                   f"X{k} a{k} 0 o{k} mtj_rf params: fr={num(f_r)}"]
     t_stop = settle_periods / f_r
-    lines += [".options reltol=1e-5 abstol=1e-15 vntol=1e-9"] + rfstep.cards(h, t_stop)
+    lines += [Options(reltol=1e-5, abstol=1e-15, vntol=1e-9).render()] + rfstep.cards(h, t_stop)
     return _deck(f"resonator rf twin f_r={f_r:g}", *lines), t_stop
 
 
@@ -344,10 +344,9 @@ def resonator_rf_twin(prm: ResonatorParams | None = None, backend: str = "subpro
     u = np.linspace(-span, span, n_points)
     decks = [_resonator_rf_deck(prm, f_r, u, power, points_per_period, settle_periods)
              for f_r in f_rs]
-    # one ngspice process per resonance: independent decks, run on both cores
-    workers = 2 if backend == "subprocess" else 1
-    with ThreadPoolExecutor(workers) as pool:
-        results = list(pool.map(lambda d: run_netlist(d[0], backend, timeout=300), decks))
+    # one ngspice process per resonance: independent decks, run on both cores (one after another
+    # with a back end that is not parallel-safe)
+    results = run_many([d for d, _ in decks], backend, "threads", workers=2, timeout=300)
     checks, curves = [], {"u": u}
     for k, (f_r, res, (_, t_stop)) in enumerate(zip(f_rs, results, decks)):
         t = res.scale
@@ -386,8 +385,8 @@ def domain_wall_twin(prm: DomainWallParams | None = None, backend: str = "subpro
     for k, w in enumerate(drives):
         lines += [f"Vd{k} d{k} 0 {num(w)}", f"X{k} d{k} s{k} dw_stoch"]
     # the first read holds the operating-point value, so it is skipped
-    lines += [f".options seed={int(seed)}",
-              f".tran {num(prm.t_read / 4)} {num((n_reads + 1) * prm.t_read)} 0 {num(prm.t_read / 4)}"]
+    lines += [Options(seed=int(seed)).render(),
+              Tran(prm.t_read / 4, (n_reads + 1) * prm.t_read, 0, prm.t_read / 4).render()]
     res = run_netlist(_deck("DW stochastic twin", *lines), backend)
     t_mid = (np.arange(1, n_reads + 1) + 0.5) * prm.t_read
     p_sur = domain_wall.switch_probability(torch.tensor(drives, dtype=torch.float64), prm).numpy()
@@ -405,7 +404,7 @@ def domain_wall_twin(prm: DomainWallParams | None = None, backend: str = "subpro
         hi.append(high / n_reads)
 
     g_lines = [domain_wall.spice_subckt(prm, "mtj"), "Vt t1 0 0.1", "Vpos pos 0 0",
-               "X1 t1 0 pos dw_mtj", ".dc Vpos -0.2 1.2 0.01"]
+               "X1 t1 0 pos dw_mtj", DC("Vpos", -0.2, 1.2, 0.01).render()]
     gres = run_netlist(_deck("DW-MTJ conductance twin", *g_lines), backend)
     pos = gres.scale
     g_sp = -gres["i(vt)"] / 0.1
