@@ -96,6 +96,8 @@ def _parse_one(data: bytes, pos: int) -> tuple[Analysis, int]:
         npoints = int(fields["no. points"])
     except (KeyError, ValueError) as exc:
         raise RawFileError("raw header lacks 'No. Points'") from exc
+    if npoints < 0:
+        raise RawFileError(f"raw header announces {npoints} points")
     flags = fields.get("flags", "real").lower().split()
     is_complex = "complex" in flags
     nvars = len(names)
@@ -111,7 +113,12 @@ def _parse_one(data: bytes, pos: int) -> tuple[Analysis, int]:
             arr = arr[0::2] + 1j * arr[1::2]
         table = arr.reshape(npoints, nvars)
     else:
-        table, pos = _parse_ascii(data, pos, npoints, nvars, is_complex)
+        try:
+            table, pos = _parse_ascii(data, pos, npoints, nvars, is_complex)
+        except RawFileError:
+            raise
+        except (ValueError, IndexError) as exc:  # a short line, or a value that is not a number
+            raise RawFileError(f"bad value in the ascii raw data: {exc}") from None
     vectors = {name: np.array(table[:, i]) for i, name in enumerate(names)}
     if not is_complex and names:
         vectors = {k: v.real for k, v in vectors.items()}

@@ -160,6 +160,11 @@ def test_raw_parser_ascii_and_truncation():
     short = _raw_header("Transient Analysis", "real", ["time", "v(a)"], 3) + b"Binary:\n"
     with pytest.raises(RawFileError, match="truncated"):
         parse_raw(short + struct.pack("<4d", 0, 1, 1, 2))
+    bad = _raw_header("DC transfer characteristic", "real", ["v(v-sweep)", "v(a)"], 1)
+    with pytest.raises(RawFileError, match="bad value"):
+        parse_raw(bad + b"Values:\n 0\t0\n\tnan-ish\n")
+    with pytest.raises(RawFileError, match="bad value"):
+        parse_raw(bad + b"Values:\n 0\t0\n\n")
     # an aborted run leaves 'No. Points: 0' with data behind it
     aborted = _raw_header("Transient Analysis", "real", ["time", "v(a)"], 0) + b"Binary:\n"
     with pytest.raises(RawFileError, match="aborted"):
