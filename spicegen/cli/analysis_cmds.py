@@ -34,8 +34,9 @@ def cmd_twins(args: argparse.Namespace) -> int:
             bar.update()
         results = run_twins(names, backend=args.backend, progress=progress)
     print(format_table(results))
-    for result in results:
-        print(f"wrote {plot_twin(result, args.out)}")
+    with output_folder(args.out) as out:
+        for result in results:
+            print(f"wrote {plot_twin(result, out)}")
     failed = [c for r in results for c in r.checks if not c.passed]
     print(f"{len(failed)} of {sum(len(r.checks) for r in results)} checks out of tolerance "
           f"({time.perf_counter() - start:.1f} s, backend {args.backend})")
