@@ -5,7 +5,7 @@ the run that made them.
 exception, a KeyboardInterrupt, so the ``finally`` blocks of every run kill its simulator process
 group and remove its temp folder, as they do on Ctrl-C. Back ends register their children and temp
 folders here; :func:`kill_children` stops them all (executors call it when interrupted), and an
-``atexit`` hook does both for a process that exits with runs still going (a worker process closed
+``atexit`` hook (:func:`cleanup`) does both for a process that exits with runs still going (a worker process closed
 while a task runs in one of its daemon threads).
 """
 from __future__ import annotations
@@ -59,16 +59,24 @@ def unregister_child(proc: subprocess.Popen) -> None:
         _children.pop(proc.pid, None)
 
 
+def _kill(proc: subprocess.Popen) -> bool:
+    """SIGKILL a running child's process group (it and anything it started); False if the child
+    had already exited."""
+    if proc.poll() is not None:
+        return False
+    try:
+        if os.name == "posix":
+            os.killpg(proc.pid, signal.SIGKILL)
+        else:  # pragma: no cover
+            proc.kill()
+    except (ProcessLookupError, PermissionError):
+        pass
+    return True
+
+
 def kill_group(proc: subprocess.Popen) -> None:
-    """SIGKILL the child's process group (it and anything it started), then reap it."""
-    if proc.poll() is None:
-        try:
-            if os.name == "posix":
-                os.killpg(proc.pid, signal.SIGKILL)
-            else:  # pragma: no cover
-                proc.kill()
-        except (ProcessLookupError, PermissionError):
-            pass
+    """Kill the child's process group if it still runs, then reap the child."""
+    _kill(proc)
     try:
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:  # pragma: no cover - SIGKILL is not ignorable
@@ -81,13 +89,7 @@ def kill_children(threads: Collection[int] | None = None) -> int:
     temp folders."""
     with _lock:
         procs = [p for p, ident in _children.values() if threads is None or ident in threads]
-    running = [p for p in procs if p.poll() is None]
-    for proc in running:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL) if os.name == "posix" else proc.kill()
-        except (ProcessLookupError, PermissionError):
-            pass
-    return len(running)
+    return sum(_kill(proc) for proc in procs)
 
 
 def register_tempdir(path: str) -> None:
@@ -102,7 +104,9 @@ def remove_tempdir(path: str) -> None:
 
 
 @atexit.register
-def _cleanup_at_exit() -> None:
+def cleanup() -> None:
+    """Kill every tracked child and remove every tracked temp folder (at exit, or before a worker
+    process leaves with ``os._exit``)."""
     with _lock:
         procs = [p for p, _ in _children.values()]
         dirs = list(_tempdirs)

@@ -242,6 +242,17 @@ def test_raw_output_over_the_limit_stops_the_run(fake_ngspice, tmp_path, monkeyp
 
 # ------------------------------------------------------------------------------ timeouts, interrupts
 
+def test_a_failed_run_removes_its_temp_folder(fake_ngspice):
+    _, tmp = fake_ngspice("""
+        sys.stderr.buffer.write(b"Error on line 3 : r1 1 0 \\xe9\\n")
+        sys.exit(1)
+    """)
+    with pytest.raises(SpiceError, match="ngspice failed") as err:
+        run_netlist(RC)
+    assert "r1 1 0 \u00e9" in err.value.ngspice_message
+    assert leftovers(tmp) == []
+
+
 def test_timeout_kills_ngspice_and_removes_the_temp_folder(fake_ngspice, tmp_path, monkeypatch):
     _, tmp = fake_ngspice(SLOW)
     pidfile = tmp_path / "pid"

@@ -66,7 +66,7 @@ def test_local_executors_keep_input_order_and_report_progress(name):
     assert get_executor(name).map(piece, []) == []
 
 
-@pytest.mark.parametrize("name", ["serial", "threads"])
+@pytest.mark.parametrize("name", ["serial", "threads", "processes"])
 def test_the_first_failure_raises(name):
     def fn(i):
         if i == 2:

@@ -16,7 +16,8 @@ _busy = False
 
 
 def _on_sigterm(signum, frame):
-    if _busy:  # unwind the task, so its simulator is killed and its temp folder removed
+    if _busy:  # unwind the item, so its simulator is killed and its temp folder removed
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut that short
         raise signals.Terminated(signum)
     os._exit(128 + signum)
 
@@ -35,6 +36,7 @@ def _call(item):
     try:
         return _fn(item)
     except signals.Terminated:
+        signals.cleanup()
         os._exit(128 + signal.SIGTERM)
     finally:
         _busy = False
