@@ -104,7 +104,7 @@ def _analysis_cards(netlist: str) -> list[tuple[int, str, list[str]]]:
             n, card, prev = cards[-1]
             cards[-1] = (n, f"{card} {line.strip()[1:]}", prev + line.strip()[1:].split())
         else:
-            cards.append((number, line.strip(), [t for t in tokens]))
+            cards.append((number, line.strip(), tokens))
     return cards
 
 
