@@ -15,6 +15,7 @@ generated from numbers (layer, index); graph ids appear only in sanitised commen
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 
 import networkx as nx
@@ -27,6 +28,7 @@ from spintronic.models.units import POWER_UNIT, STATE_CURRENT_UNIT
 
 from spintronic.graph import schema
 from . import rfstep
+from .deck import Options, Tran
 
 
 # resonator parameters other than f_r: usually the same for a whole layer
@@ -36,6 +38,14 @@ _SHARED = tuple(f for f in schema.REQUIRED["resonator"] if f not in
 
 class CompileError(ValueError):
     """The graph cannot be compiled at the fidelity asked for."""
+
+
+def _finite(values, node, what: str) -> None:
+    """A CompileError naming ``node`` when a value computed from its parameters overflowed: each
+    parameter is finite (the schema checks that), but absurd ones can multiply past 1e308."""
+    if not np.isfinite(np.asarray(values, dtype=np.float64)).all():
+        raise CompileError(f"node {node!r}: {what} overflows (is not finite); its parameters are "
+                           f"beyond any physical range")
 
 
 @dataclasses.dataclass
@@ -55,6 +65,16 @@ class Netlist:
 def _comment(text: str) -> str:
     """A comment that cannot smuggle a card into the netlist: one line, printable ASCII only."""
     return "* " + re.sub(r"[^A-Za-z0-9_.,:=+\- ()/]", "_", str(text))[:200]
+
+
+def _check_rf(g: nx.DiGraph) -> None:
+    """The schema and the RF network's structure: what the compilers below rely on."""
+    from spintronic.graph.structure import check_rf
+
+    schema.validate(g)
+    if g.graph.get("network") != "rf":
+        raise CompileError(f"this is a {g.graph.get('network')!r} graph, not an RF network")
+    check_rf(g)
 
 
 def layer_weights(g: nx.DiGraph, layer: int) -> tuple[np.ndarray, np.ndarray]:
@@ -87,7 +107,11 @@ def layer_weights(g: nx.DiGraph, layer: int) -> tuple[np.ndarray, np.ndarray]:
                 key, schema.resonator_params({**dict(zip(_SHARED, key)), "f_r": 1.0}))
             idx = torch.tensor(ks)
             g_ki = resonator.lorentzian(f[None, :], f_r[idx, None], prm)
+            bad = (~torch.isfinite(g_ki)).any(1).nonzero()
+            if len(bad):
+                _finite([math.inf], path[ks[int(bad[0])]], "its rectification (V/W)")
             total += (sign[idx, None] * g_ki).sum(0)
+        _finite(total.numpy(), end, f"the sum of the chain of layer {layer} that ends here")
         W[j] = total.numpy()
         bias[j] = g.nodes[end].get("chain_bias", 0.0)  # dynamical neurons hold their own bias
     return W, bias
@@ -104,13 +128,16 @@ def _pwl(times: np.ndarray, values: np.ndarray) -> str:
 
 
 def compile_envelope(g: nx.DiGraph, X: np.ndarray, window: float = 200e-9, rise: float = 1e-9,
-                     p_init: float = 1e-3, title: str = "") -> Netlist:
+                     p_init: float = 1e-3, title: str = "", checked: bool = False) -> Netlist:
     """Netlist that plays the samples X (n, n_in) in [0, 1] one after another, each for ``window``
     seconds, and reads the output chains at the end of each window.
 
     p_init: initial STNO power, a thermal-level seed (p = 0 is a fixed point of the power equation).
+    checked: the caller has already run the schema and structure checks on this very graph (a
+    co-simulation does, once for all its chunks).
     """
-    schema.validate(g)
+    if not checked:
+        _check_rf(g)
     sizes = schema.layer_sizes(g)
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2 or X.shape[1] != sizes[0]:
@@ -120,9 +147,15 @@ def compile_envelope(g: nx.DiGraph, X: np.ndarray, window: float = 200e-9, rise:
     if not (window > 0 and 0 < rise < window):
         raise CompileError(f"need window > rise > 0, got window={window}, rise={rise}")
     n = len(X)
+    # refused before anything is built: .tran steps of window / 50, one PWL point pair per value
+    if 50 * n > schema.MAX_TIME_POINTS or n * sizes[0] > schema.MAX_INPUT_LEVELS:
+        raise CompileError(f"{n} samples of {sizes[0]} inputs make {50 * n:,} time points and "
+                           f"{n * sizes[0]:,} input levels in one netlist; the limits are "
+                           f"{schema.MAX_TIME_POINTS:,} and {schema.MAX_INPUT_LEVELS:,}: compile "
+                           f"fewer samples at a time")
     lines = [f"* spicegen envelope netlist {title}".rstrip(),
              _comment(f"network sizes {','.join(map(str, sizes))}, {n} samples, window {window:g} s"),
-             ".options reltol=1e-5 vntol=1e-12 abstol=1e-15"]
+             Options(reltol=1e-5, vntol=1e-12, abstol=1e-15).render()]
     stno_nodes = sorted((nd for nd, a in g.nodes(data=True) if a["kind"] == "stno"),
                         key=lambda nd: (g.nodes[nd]["layer"], g.nodes[nd]["index"]))
     if stno_nodes:
@@ -139,6 +172,7 @@ def compile_envelope(g: nx.DiGraph, X: np.ndarray, window: float = 200e-9, rise:
         a = g.nodes[src]
         lines.append(_comment(f"{src} at {a['frequency']!r} Hz"))
         values = np.repeat(X[:, i] * a["p_max"] / POWER_UNIT, 2)
+        _finite(values, src, "its input power (p_max times the stimulus)")
         values[0::2] = np.concatenate([[values[0]], values[1:-1:2]])  # hold previous until ramp
         lines.append(f"Vin{i} pw0_{i} 0 {_pwl(times, values)}")
 
@@ -146,6 +180,8 @@ def compile_envelope(g: nx.DiGraph, X: np.ndarray, window: float = 200e-9, rise:
     for l in range(1, len(sizes)):
         W, bias = layer_weights(g, l)
         W = W * source_power_scale(g, l)[None, :] * POWER_UNIT  # volts per volt of power node
+        for j, (_, path, end) in enumerate(schema.chains(g, l)):
+            _finite(W[j], end, f"the weights of the chain of layer {l} that ends here")
         lines.append(f"* layer {l}: {W.shape[0]} chains of {W.shape[1]} resonators")
         for j, (_, path, end) in enumerate(schema.chains(g, l)):
             node = f"c{l}_{j}"
@@ -167,7 +203,7 @@ def compile_envelope(g: nx.DiGraph, X: np.ndarray, window: float = 200e-9, rise:
     saved = outputs + [v for layer in hidden for v in layer]
     lines.append(".save " + " ".join(saved))
     t_stop = n * window
-    lines.append(f".tran {num(window / 50)} {num(t_stop)} 0 {num(window / 10)}")
+    lines.append(Tran(window / 50, t_stop, 0, window / 10).render())
     lines.append(".end")
     read_times = (np.arange(n) + 1) * window
     return Netlist("\n".join(lines) + "\n", read_times, outputs, hidden, n)
@@ -180,6 +216,7 @@ def _neuron_cards(g: nx.DiGraph, amp_node, l: int, j: int, chain_node: str,
     (osc,) = list(g.successors(amp_node))
     amp, s = g.nodes[amp_node], g.nodes[osc]
     i_min, i_max = s["I_min_ratio"] * s["I_th"], s["I_max_ratio"] * s["I_th"]
+    _finite([i_min, i_max], osc, "its current clamps (I_min_ratio, I_max_ratio times I_th)")
     nodes = ({"in": f"in{l}_{j}", "p": f"p{l}_{j}", "pw": f"pw{l}_{j}", "df": f"df{l}_{j}"}
              if fidelity == "envelope" else {"in": f"in{l}_{j}", "out": f"rf{l}_{j}", "p": f"p{l}_{j}"})
     instance = get_device("stno").instance(f"Xs{l}_{j}", nodes, params=s, fidelity=fidelity)
@@ -219,7 +256,7 @@ def chain_cards(f_rs, orientations, r0_total: float, tag: str, head: str) -> lis
 
 def compile_rf(g: nx.DiGraph, x: np.ndarray, settle_tau: float = 12.0,
                points_per_period: int = rfstep.POINTS_PER_PERIOD, lp_ratio: float | None = None,
-               p_init: float = 0.05, title: str = "") -> Netlist:
+               p_init: float = 0.05, title: str = "", checked: bool = False) -> Netlist:
     """Carrier-level netlist of one sample x (n_in,) in [0, 1].
 
     Inputs are ideal carriers of amplitude sqrt(2 Z0 P_i) at their frequency; every chain is a
@@ -232,9 +269,10 @@ def compile_rf(g: nx.DiGraph, x: np.ndarray, settle_tau: float = 12.0,
     outputs are then averaged over 20 periods of the slowest carrier (``read_times`` holds the
     window's start).
     The step is fixed (``points_per_period`` of the fastest carrier) and the input carriers are
-    pre-warped for it, see spicegen.rfstep.
+    pre-warped for it, see spicegen.rfstep. ``checked``: as for :func:`compile_envelope`.
     """
-    schema.validate(g)
+    if not checked:
+        _check_rf(g)
     sizes = schema.layer_sizes(g)
     x = np.asarray(x, dtype=np.float64).reshape(-1)
     if x.shape != (sizes[0],) or not np.isfinite(x).all() or x.min() < 0:
@@ -255,9 +293,14 @@ def compile_rf(g: nx.DiGraph, x: np.ndarray, settle_tau: float = 12.0,
         f_r = min(g.nodes[r]["f_r"] for _, path, _ in schema.chains(g, l) for r in path)
         taus.append(max(1 / (lp * line_f), 1 / (res_prm.alpha * f_r)) / stno.TWO_PI)
     t_stop = settle_tau * sum(taus) + 20.0 / f_min
+    if not t_stop / dt <= schema.MAX_TIME_POINTS:    # also refuses an overflow to inf or nan
+        raise CompileError(f"the carrier-level run would take {t_stop / dt:.3g} time points (settling "
+                           f"{t_stop:.3g} s at a step of {dt:.3g} s); the limit is "
+                           f"{schema.MAX_TIME_POINTS:,}: the graph's slowest resonator or read-out "
+                           f"is too slow for its fastest carrier")
     lines = [f"* spicegen rf netlist {title}".rstrip(),
              _comment(f"network sizes {','.join(map(str, sizes))}, one sample, {t_stop:g} s"),
-             ".options reltol=1e-5 abstol=1e-15 vntol=1e-9",
+             Options(reltol=1e-5, abstol=1e-15, vntol=1e-9).render(),
              resonator.spice_subckt(res_prm, "rf")]
     if stno_nodes:
         lines.append(stno.spice_subckt(schema.stno_params(stno_nodes[0]), "rf"))

@@ -117,22 +117,20 @@ def run_chunks(run_piece, n: int, chunk: int | None, workers: int, backend: str,
     waveforms)`` over them with the named executor (each run is its own ngspice process), and
     join the layers. Waveforms (for plots) come from the first run; they travel back with the
     result because a remote worker cannot fill a caller's dict."""
-    from .backends import get_backend
     from .executors import get_executor
 
     chunk = chunk or int(np.ceil(n / max(1, workers)))
     if chunk < 1:
         raise ValueError(f"chunk must be >= 1 samples per run, got {chunk}")
     pieces = [slice(i, min(i + chunk, n)) for i in range(0, n, chunk)]
-    # shared-library mode holds one ngspice per process, so it runs the pieces one after another
-    if not get_backend(backend).parallel_safe:
-        executor, workers = "serial", 1
     bar = None
     if progress:
         from tqdm import tqdm
         bar = tqdm(total=len(pieces), desc="ngspice", unit="run")
     try:
-        with get_executor(executor, workers=workers, scheduler=scheduler) as pool:
+        # the executor runs a back end that holds one ngspice per process (shared library) one
+        # piece at a time in this process, and in parallel only in worker processes
+        with get_executor(executor, workers=workers, scheduler=scheduler, backend=backend) as pool:
             parts = pool.map(run_piece, pieces, progress=bar.update if bar else None)
     finally:
         if bar is not None:
@@ -153,13 +151,15 @@ def cosim_envelope(g: nx.DiGraph, X: np.ndarray, y: np.ndarray, window: float = 
     than its length. Measured on the digits test set (359 samples, 2 cores): one run 7.95 s, two
     parallel runs 3.34 s, chunks of 45 on two workers 2.92 s (benchmarks/rf_digits.py).
     """
+    from .compiler import _check_rf
+
     X = np.asarray(X, dtype=np.float64)
     y = _check_labels(X, y)
     start = time.perf_counter()
-
+    _check_rf(g)                     # once, not once per chunk
 
     def run_piece(sl: slice) -> tuple[list[np.ndarray], dict]:
-        net = compile_envelope(g, X[sl], window=window)
+        net = compile_envelope(g, X[sl], window=window, checked=True)
         res = run_netlist(net.text, backend, timeout=timeout or 600)
         t = res.scale
         layers = _chain_waveforms(res, net)
@@ -189,15 +189,17 @@ def cosim_rf(g: nx.DiGraph, X: np.ndarray, y: np.ndarray, workers: int = 2,
     (a fraction of the lowest carrier on each line): it must sit well below the spacing of the
     carriers, or their beat notes reach the next layer (benchmarks/rf_beat_notes.py)."""
     from . import rfstep
-    from .compiler import compile_rf
+
+    from .compiler import _check_rf, compile_rf
 
     X = np.asarray(X, dtype=np.float64)
     y = _check_labels(X, y)
     start = time.perf_counter()
+    _check_rf(g)
 
     def run_one(sl: slice) -> list[np.ndarray]:
         net = compile_rf(g, X[sl.start], settle_tau, points_per_period or rfstep.POINTS_PER_PERIOD,
-                         lp_ratio)
+                         lp_ratio, checked=True)
         res = run_netlist(net.text, "subprocess", timeout=timeout or 3600)
         t = res.scale
         last = t >= net.read_times[0]

@@ -25,15 +25,20 @@ from spintronic.models.params import spice_number as num
 from spintronic.models.units import POWER_UNIT
 
 from spintronic.graph import schema
-from .compiler import CompileError, Netlist, _comment, layer_weights
+from .compiler import CompileError, Netlist, _comment, _finite, layer_weights
 from .cosim import CosimResult, _check_labels, run_chunks
+from .deck import Options, Tran
 from .runner import run_netlist
 
 
 def _check(g: nx.DiGraph) -> None:
+    """The schema and the dynamical network's structure: what the compiler below relies on."""
+    from spintronic.graph.structure import check_dynamical
+
     schema.validate(g)
     if g.graph.get("network") != "dynamical":
         raise CompileError(f"this is a {g.graph.get('network')!r} graph, not a dynamical STNO network")
+    check_dynamical(g)
 
 
 def chain_synapses(g: nx.DiGraph) -> bool:
@@ -70,12 +75,16 @@ def dynamical_layers(g: nx.DiGraph) -> list[dict]:
             drive = np.array([g.nodes[n]["g_m"] / g.nodes[n]["I_th"] for n in neurons])
             per_input = np.array([a["p_max"] if l == 1 else POWER_UNIT for a in sources])
             W = drive[:, None] * G * per_input[None, :]
+            for j, n in enumerate(neurons):
+                _finite(W[j], n, "the drive its chain gives (g_m / I_th times the chain's weights)")
             if l > 1:
                 att = {a["attenuation"] for a in sources}
                 if len(att) != 1:
                     raise CompileError(f"layer {l - 1}'s neurons differ in attenuation {sorted(att)}; "
                                        f"the surrogate takes one per layer")
                 line_power = att.pop() / POWER_UNIT
+                _finite(line_power, schema.sources(g, l)[0],
+                        "its emitted power on the next line (attenuation / 1 uW)")
         bias = np.array([g.nodes[n]["bias"] for n in neurons])
         layers.append({"W": W, "R": R, "bias": bias, "neurons": neurons, "line_power": line_power})
     return layers
@@ -137,7 +146,7 @@ def default_points_per_step(g: nx.DiGraph) -> int:
 
 
 def compile_dynamical(g: nx.DiGraph, X: np.ndarray, points_per_step: int | None = None,
-                      reset_steps: int = 6, title: str = "") -> Netlist:
+                      reset_steps: int = 6, title: str = "", checked: bool = False) -> Netlist:
     """Netlist playing the samples X (flat images or (N, steps, inputs)) one after another.
 
     Fixed-step trapezoidal integration with h = dt / points_per_step (default:
@@ -154,8 +163,11 @@ def compile_dynamical(g: nx.DiGraph, X: np.ndarray, points_per_step: int | None 
 
     ``read_times`` has shape (N, steps): the end of every step of every sample. Read them with
     :func:`read_trajectories`; the run lasts two steps past the last sample for its read-out.
+    ``checked``: the caller has already run ``_check`` on this very graph (a co-simulation does,
+    once for all its chunks).
     """
-    _check(g)
+    if not checked:
+        _check(g)
     seq = sequences(g, X)
     sizes = schema.layer_sizes(g)
     layers = dynamical_layers(g)
@@ -164,8 +176,15 @@ def compile_dynamical(g: nx.DiGraph, X: np.ndarray, points_per_step: int | None 
     if points_per_step < 2 or reset_steps < 6:
         raise CompileError(f"need points_per_step >= 2 and reset_steps >= 6 (run off, read, pull "
                            f"on, pull, pull off, run on), got {points_per_step} and {reset_steps}")
-    h = dt / points_per_step
     n = len(seq)
+    points = n * (steps * points_per_step + reset_steps) + 2
+    if points > schema.MAX_TIME_POINTS or n * steps * sizes[0] > schema.MAX_INPUT_LEVELS:
+        raise CompileError(f"{n} samples of {steps} steps of {sizes[0]} inputs at {points_per_step} "
+                           f"points per step make {points:,} time points and "
+                           f"{n * steps * sizes[0]:,} input levels in one netlist; the limits are "
+                           f"{schema.MAX_TIME_POINTS:,} and {schema.MAX_INPUT_LEVELS:,}: compile "
+                           f"fewer samples at a time (--chunk) or fewer points per step")
+    h = dt / points_per_step
     period = reset_steps * h + steps * dt
     starts = np.arange(n) * period + reset_steps * h     # first input step of each sample
     ends = starts + steps * dt
@@ -177,7 +196,7 @@ def compile_dynamical(g: nx.DiGraph, X: np.ndarray, points_per_step: int | None 
              _comment(f"network sizes {','.join(map(str, sizes))}, {n} samples of {steps} steps "
                       f"of {dt:g} s, fixed step {h:g} s"),
              # trtol huge: the local-truncation-error control stays inert and the step stays h
-             ".options method=trap trtol=1e9 reltol=1e-4 abstol=1e-15 vntol=1e-12",
+             Options(method="trap", trtol=1e9, reltol=1e-4, abstol=1e-15, vntol=1e-12).render(),
              stno.spice_subckt(prm, "envelope")]
     # gates, each change a ramp one step wide: run = 1 while a sample plays (off by e + h/2, so
     # the first time point after that holds the read-out); rst = 1 for one step in the middle
@@ -205,6 +224,11 @@ def compile_dynamical(g: nx.DiGraph, X: np.ndarray, points_per_step: int | None 
                 level = v
         lines.append(_bpwl(f"u{i}", f"u0_{i}", t_pts, v_pts, t_hold))
     i_min, i_max = prm.I_min_ratio * prm.I_th, prm.I_max_ratio * prm.I_th
+    _finite([i_min, i_max], layers[0]["neurons"][0],
+            "its current clamps (I_min_ratio, I_max_ratio times I_th)")
+    if layers[1:] and layers[1]["line_power"] is not None:
+        _finite(layers[1]["line_power"] * prm.k_P / prm.R, layers[0]["neurons"][0],
+                "its emitted power scale (attenuation k_P / R)")
     dev = get_device("stno")
     spice = {**dev.spice_values(prm, ("I_th", "Gg", "Q", "R")), "prst": p_init, "krst": 2 / h}
     for l, L in enumerate(layers, start=1):
@@ -237,7 +261,7 @@ def compile_dynamical(g: nx.DiGraph, X: np.ndarray, points_per_step: int | None 
     hidden = [[f"v(p{l}_{j})" for j in range(sizes[l])] for l in range(1, len(sizes) - 1)]
     outputs = [f"v(p{len(sizes) - 1}_{j})" for j in range(sizes[-1])]
     lines.append(".save " + " ".join(outputs + [v for layer in hidden for v in layer]))
-    lines.append(f".tran {num(h)} {num(t_stop)} 0 {num(h)}")
+    lines.append(Tran(h, t_stop, 0, h).render())
     lines.append(".end")
     return Netlist("\n".join(lines) + "\n", read_times, outputs, hidden, n, "transient")
 
@@ -286,7 +310,7 @@ def cosim_dynamical(g: nx.DiGraph, X: np.ndarray, y: np.ndarray, workers: int = 
     pps = points_per_step or default_points_per_step(g)
 
     def run_piece(sl: slice) -> tuple[list[np.ndarray], dict]:
-        net = compile_dynamical(g, seq[sl], points_per_step=pps)
+        net = compile_dynamical(g, seq[sl], points_per_step=pps, checked=True)
         res = run_netlist(net.text, backend, timeout=timeout or 600)
         t = res.scale
         waveforms = {}

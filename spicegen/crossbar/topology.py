@@ -13,6 +13,7 @@ import numpy as np
 
 from spintronic.models.params import spice_number
 
+from ..deck import Op
 from .config import ConductanceMap, CrossbarConfig, _as_map, _row_voltages
 
 _KINDS = ("row_wire", "col_wire", "access", "device", "sense")
@@ -130,7 +131,7 @@ def _netlist_text(circ: _Circuit, title: str) -> str:
     for k in reversed(range(len(circ.a))):
         lines.append(f"{_PREFIX[_KINDS[circ.kind[k]]]}{circ.label[k]} {n[circ.a[k]]} "
                      f"{n[circ.b[k]]} {spice_number(1.0 / circ.g[k])}")
-    lines += [".op", ".end"]
+    lines += [Op().render(), ".end"]
     return "\n".join(lines) + "\n"
 
 

@@ -18,6 +18,7 @@ from spintronic.models.stno import STNOParams
 from .. import rfstep
 # private helper of the compiler: the one place that knows how a chain is emitted at rf fidelity
 from ..compiler import chain_cards
+from ..deck import Options
 from ..plotting import pyplot, save
 from .predict import linear_response, surrogate_matrix
 from .readout import _hann_mean, _zero_crossing_frequency
@@ -187,7 +188,7 @@ def pulling_rf_check(N_values: Sequence[float], stno_prm: STNOParams | None = No
     window = 50.0 / f0
     t_stop = t_settle + window
     lines = ["* spicegen crosstalk: stno_rf frequency pulling",
-             ".options reltol=1e-5 abstol=1e-15 vntol=1e-9",
+             Options(reltol=1e-5, abstol=1e-15, vntol=1e-9).render(),
              resonator.spice_subckt(res_prm, "rf"), stno.spice_subckt(stno_prm, "rf")]
     saves = []
     for k, n in enumerate(N):
