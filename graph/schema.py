@@ -47,6 +47,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 
 import networkx as nx
 
@@ -55,6 +56,16 @@ from spintronic.models.device import DEVICES, Device, get_device
 from spintronic.models.params import Params
 
 SCHEMA = "spintronic-graph/1"
+
+# Limits on what a graph's attributes may ask for, checked before anything is allocated or written
+# from them (a graph file is a colleague's file too: "sizes" of 100000,100000,10 or 10**9 steps must
+# be a message, not a memory error or a netlist of gigabytes). Generous for real use: an MNIST
+# network 784-128-10 has about 10**5 resonators, a digit fed pixel by pixel 784 steps.
+MAX_LAYERS = 1_000              # layers in the graph attribute "sizes" (inputs included)
+MAX_CONNECTIONS = 5_000_000     # resonators, or weights (recurrent ones included), per graph
+MAX_TIME_POINTS = 10_000_000    # fixed time steps of one transient netlist (one sample must fit)
+MAX_INPUT_LEVELS = 2_000_000    # stimulus values one netlist holds as PWL points (~80 MB of text)
+MIN_DT, MAX_DT = 1e-15, 1.0     # a dynamical graph's input time step (s): beyond, steps over/underflow
 
 
 class GraphError(ValueError):
@@ -84,6 +95,9 @@ for _kind in [*REQUIRED, *(k for k in DEVICES if k not in REQUIRED)]:
 del _kind, _device
 DYNAMICAL_ATTRS = ("dt", "steps", "substeps", "order", "readout", "readout_steps", "p_init",
                    "readout_scale")
+ORDERS = ("rows", "pixels")         # as training.stno_network (the graph does not import training)
+READOUTS = ("last", "mean")
+LINKS = ("rf", "dc", "weight")
 CHAIN_SYNAPSE_ATTRS = {"signal": ("frequency", "p_max"), "neuron": ("g_m", "attenuation")}
 POSITIVE = {"frequency", "p_max", "g_m", "f_r", "f0", "attenuation"}
 
@@ -108,15 +122,16 @@ def stno_params(attrs: dict) -> STNOParams:
 
 def validate(g: nx.DiGraph) -> None:
     """Raise GraphError for an unknown kind, a missing or non-finite parameter, a negative
-    frequency, or a dangling port."""
+    frequency, a dangling port, an unknown link, or a graph attribute out of its range."""
     if g.graph.get("schema") != SCHEMA:
         raise GraphError(f"graph schema is {g.graph.get('schema')!r}, expected {SCHEMA!r}")
     sizes = layer_sizes(g)
+    # every node's kind and parameters first: the port checks below look at neighbours
     # resonators of a layer usually share every parameter but f_r: check each combination once
     checked: dict[tuple, str | None] = {}
     for node, attrs in g.nodes(data=True):
         kind = attrs.get("kind")
-        if kind not in REQUIRED:
+        if not isinstance(kind, str) or kind not in REQUIRED:
             raise GraphError(f"node {node!r}: unknown device kind {kind!r} "
                              f"(known: {sorted(REQUIRED)})")
         for name in REQUIRED[kind]:
@@ -151,29 +166,82 @@ def validate(g: nx.DiGraph) -> None:
                     checked[key] = str(exc)
             if checked[key] is not None:
                 raise GraphError(f"node {node!r} ({kind}): {checked[key]}")
-        _check_ports(g, node, kind, attrs, sizes)
+    for node, attrs in g.nodes(data=True):
+        _check_ports(g, node, attrs["kind"], attrs, sizes)
     for a, b, attrs in g.edges(data=True):
-        if attrs.get("link") == "weight":
+        link = attrs.get("link")
+        if not isinstance(link, str) or link not in LINKS:
+            raise GraphError(f"edge {a!r} -> {b!r}: link must be one of {', '.join(LINKS)}, got "
+                             f"{link!r}")
+        if link == "weight":
             w = attrs.get("weight")
             if isinstance(w, bool) or not isinstance(w, (int, float)) or not math.isfinite(w):
                 raise GraphError(f"edge {a!r} -> {b!r}: weight must be a finite number, got {w!r}")
-    if g.graph.get("network") == "dynamical":
-        missing = [k for k in DYNAMICAL_ATTRS if k not in g.graph]
-        if missing:
-            raise GraphError(f"dynamical graph lacks graph attributes {missing}")
-        if not float(g.graph["dt"]) > 0:
-            raise GraphError(f"graph attribute dt must be > 0, got {g.graph['dt']!r}")
-        synapses = g.graph.get("synapses", "ideal")
-        if synapses not in ("ideal", "chain"):
-            raise GraphError(f"graph attribute synapses must be 'ideal' or 'chain', got {synapses!r}")
-        if synapses == "chain":
-            for node, attrs in g.nodes(data=True):
-                for name in CHAIN_SYNAPSE_ATTRS.get(attrs["kind"], ()):
-                    value = attrs.get(name)
-                    if isinstance(value, bool) or not isinstance(value, (int, float)) \
-                            or not math.isfinite(value) or value <= 0:
-                        raise GraphError(f"node {node!r} ({attrs['kind']}): chain synapses need a "
-                                         f"parameter {name!r} > 0, got {value!r}")
+    if "readout_scale" in g.graph:
+        _graph_number(g, "readout_scale", low=0.0, low_open=True)
+    network = g.graph.get("network")
+    if network == "dynamical":
+        _check_dynamical_attrs(g, sizes)
+
+
+def _graph_number(g: nx.DiGraph, name: str, integer: bool = False, low: float | None = None,
+                  high: float | None = None, low_open: bool = False):
+    """Graph attribute ``name``: a finite number (an int if ``integer``) in its range."""
+    value = g.graph.get(name)
+    wanted = "an integer" if integer else "a finite number"
+    if low is not None:
+        wanted += f" {'>' if low_open else '>='} {low:g}"
+    if high is not None:
+        wanted += f" and <= {high:g}" if low is not None else f" <= {high:g}"
+    ok = not isinstance(value, bool) and isinstance(value, (int,) if integer else (int, float))
+    if ok:
+        ok = math.isfinite(value) and (low is None or (value > low if low_open else value >= low)) \
+            and (high is None or value <= high)
+    if not ok:
+        raise GraphError(f"graph attribute {name} must be {wanted}, got {value!r}")
+    return value
+
+
+def _check_dynamical_attrs(g: nx.DiGraph, sizes: list[int]) -> None:
+    missing = [k for k in DYNAMICAL_ATTRS if k not in g.graph]
+    if missing:
+        raise GraphError(f"dynamical graph lacks graph attributes {missing}")
+    _graph_number(g, "dt", low=MIN_DT, high=MAX_DT)
+    steps = _graph_number(g, "steps", integer=True, low=1)
+    substeps = _graph_number(g, "substeps", integer=True, low=1)
+    _graph_number(g, "readout_steps", integer=True, low=1, high=steps)
+    _graph_number(g, "p_init", low=0.0, high=1.0, low_open=True)
+    if g.graph["p_init"] >= 1:
+        raise GraphError(f"graph attribute p_init must be in (0, 1), got {g.graph['p_init']!r}")
+    for name, allowed in (("order", ORDERS), ("readout", READOUTS)):
+        if not isinstance(g.graph[name], str) or g.graph[name] not in allowed:
+            raise GraphError(f"graph attribute {name} must be one of {', '.join(allowed)}, got "
+                             f"{g.graph[name]!r}")
+    synapses = g.graph.get("synapses", "ideal")
+    if not isinstance(synapses, str) or synapses not in ("ideal", "chain"):
+        raise GraphError(f"graph attribute synapses must be 'ideal' or 'chain', got {synapses!r}")
+    # recurrent weights: up to n * n more per layer
+    weights = sum(n * n for n in sizes[1:]) + sum(a * b for a, b in zip(sizes, sizes[1:]))
+    if weights > MAX_CONNECTIONS:
+        raise GraphError(f"graph attribute sizes {g.graph['sizes']!r} allows {weights:,} weights "
+                         f"(recurrent ones included); the limit is {MAX_CONNECTIONS:,}")
+    # one sample must fit in a netlist at the default step (max(8, substeps) per input step)
+    points = steps * max(8, substeps)
+    if points > MAX_TIME_POINTS:
+        raise GraphError(f"graph attributes steps={steps} and substeps={substeps} make {points:,} "
+                         f"time points per sample; the limit is {MAX_TIME_POINTS:,}")
+    if steps * sizes[0] > MAX_INPUT_LEVELS:
+        raise GraphError(f"graph attributes steps={steps} and sizes {g.graph['sizes']!r} make "
+                         f"{steps * sizes[0]:,} input values per sample; the limit is "
+                         f"{MAX_INPUT_LEVELS:,}")
+    if synapses == "chain":
+        for node, attrs in g.nodes(data=True):
+            for name in CHAIN_SYNAPSE_ATTRS.get(attrs["kind"], ()):
+                value = attrs.get(name)
+                if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                        or not math.isfinite(value) or value <= 0:
+                    raise GraphError(f"node {node!r} ({attrs['kind']}): chain synapses need a "
+                                     f"parameter {name!r} > 0, got {value!r}")
 
 
 def _check_ports(g: nx.DiGraph, node, kind: str, attrs: dict, sizes: list[int]) -> None:
@@ -209,14 +277,24 @@ def _check_ports(g: nx.DiGraph, node, kind: str, attrs: dict, sizes: list[int]) 
                  for q in preds), "no weight or chain from the layer below drives this neuron")
 
 
+_WIDTH = re.compile(r"\s*[0-9]{1,18}\s*")
+
+
 def layer_sizes(g: nx.DiGraph) -> list[int]:
-    try:
-        sizes = [int(s) for s in str(g.graph["sizes"]).split(",")]
-    except (KeyError, ValueError):
-        raise GraphError(f"graph attribute 'sizes' must be comma-separated integers, got "
-                         f"{g.graph.get('sizes')!r}") from None
+    """The layer widths of the graph attribute ``sizes``, within the toolkit's limits."""
+    text = g.graph.get("sizes")
+    parts = text.split(",") if isinstance(text, str) else []
+    if not parts or len(parts) > MAX_LAYERS + 1 or not all(_WIDTH.fullmatch(p) for p in parts):
+        shown = text if not isinstance(text, str) or len(text) <= 80 else text[:80] + "..."
+        raise GraphError(f"graph attribute 'sizes' must be comma-separated integers (at most "
+                         f"{MAX_LAYERS} layers), got {shown!r}")
+    sizes = [int(p) for p in parts]
     if len(sizes) < 2 or min(sizes) < 1:
         raise GraphError(f"graph attribute 'sizes' needs >= 2 positive widths, got {sizes}")
+    connections = sum(a * b for a, b in zip(sizes, sizes[1:]))
+    if connections > MAX_CONNECTIONS:
+        raise GraphError(f"graph attribute 'sizes' {text!r} asks for {connections:,} resonators "
+                         f"or weights; the limit is {MAX_CONNECTIONS:,}")
     return sizes
 
 
@@ -251,20 +329,35 @@ def to_json(g: nx.DiGraph) -> str:
 def from_json(text: str) -> nx.DiGraph:
     try:
         data = json.loads(text)
-    except ValueError as exc:
+    except ValueError as exc:       # UnicodeDecodeError of bytes that are not UTF-8 included
         raise GraphError(f"not a device graph in JSON: {exc}") from None
+    except RecursionError:
+        raise GraphError("not a device graph in JSON: nested too deeply") from None
     if not isinstance(data, dict) or not isinstance(data.get("nodes"), list) \
             or not isinstance(data.get("links"), list):
         raise GraphError("not a device graph in JSON: expected an object with 'nodes' and "
                          "'links' lists")
+    if not isinstance(data.get("graph", {}), dict):
+        raise GraphError("not a device graph in JSON: 'graph' (the graph attributes) must be an "
+                         "object")
     ids = [n.get("id") if isinstance(n, dict) else None for n in data["nodes"]]
     seen: set = set()
     for node_id in ids:
-        if node_id is None or not isinstance(node_id, (str, int)):
+        if node_id is None or isinstance(node_id, bool) or not isinstance(node_id, (str, int)):
             raise GraphError(f"not a device graph in JSON: a node has no usable id ({node_id!r})")
         if node_id in seen:
             raise GraphError(f"node {node_id!r} appears twice in the graph file")
         seen.add(node_id)
+    pairs: set = set()
+    for link in data["links"]:
+        ends = (link.get("source"), link.get("target")) if isinstance(link, dict) else (None, None)
+        for end in ends:
+            if isinstance(end, bool) or not isinstance(end, (str, int)) or end not in seen:
+                raise GraphError(f"not a device graph in JSON: link {ends[0]!r} -> {ends[1]!r} "
+                                 f"names no node of the file ({end!r})")
+        if ends in pairs:
+            raise GraphError(f"link {ends[0]!r} -> {ends[1]!r} appears twice in the graph file")
+        pairs.add(ends)
     data = {**data, "multigraph": False, "directed": True}
     try:
         g = nx.node_link_graph(data, directed=True, edges="links")

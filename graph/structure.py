@@ -10,7 +10,13 @@ import networkx as nx
 
 from .schema import GraphError, layer_sizes
 
-_INT_FIELDS = ("layer", "index", "chain", "position")
+_INT_FIELDS = ("layer", "index", "chain", "position", "orientation")
+# the link of every edge, by the kinds of the devices it connects
+_LINKS = {("input", "rf_line"): "rf", ("stno", "rf_line"): "rf", ("signal", "rf_line"): "rf",
+          ("neuron", "rf_line"): "rf", ("rf_line", "resonator"): "rf",
+          ("resonator", "resonator"): "dc", ("resonator", "amplifier"): "dc",
+          ("resonator", "readout"): "dc", ("resonator", "neuron"): "dc", ("amplifier", "stno"): "dc",
+          ("signal", "neuron"): "weight", ("neuron", "neuron"): "weight"}
 
 
 def _ints(g: nx.DiGraph) -> None:
@@ -43,13 +49,26 @@ def _indexed(g: nx.DiGraph, kind: str, layer: int, n: int) -> list[str]:
 
 
 def _only_kinds(g: nx.DiGraph, allowed: set[str], network: str) -> None:
+    n_layers = len(layer_sizes(g))
     for node, a in g.nodes(data=True):
         if a.get("kind") not in allowed:
             raise GraphError(f"node {node!r}: a {a.get('kind')!r} device has no place in a "
                              f"{network} network (allowed: {', '.join(sorted(allowed))})")
-        if not 0 <= a.get("layer", -1) < len(layer_sizes(g)):
+        if not 0 <= a.get("layer", -1) < n_layers:
             raise GraphError(f"node {node!r} ({a.get('kind')}): layer {a.get('layer')} outside "
-                             f"the network's layers 0..{len(layer_sizes(g)) - 1}")
+                             f"the network's layers 0..{n_layers - 1}")
+
+
+def _links(g: nx.DiGraph) -> None:
+    """Every edge carries the link its two devices call for (rf, dc or weight)."""
+    for a, b, link in g.edges(data="link"):
+        pair = (g.nodes[a]["kind"], g.nodes[b]["kind"])
+        want = _LINKS.get(pair)
+        if want is None:
+            raise GraphError(f"edge {a!r} -> {b!r}: a {pair[0]} does not connect to a {pair[1]}")
+        if link != want:
+            raise GraphError(f"edge {a!r} -> {b!r}: a {pair[0]} -> {pair[1]} connection is a "
+                             f"{want!r} link, got {link!r}")
 
 
 def _line(g: nx.DiGraph, layer: int, feeders: list[str]) -> str:
@@ -134,6 +153,7 @@ def check_rf(g: nx.DiGraph) -> None:
                 raise GraphError(f"amplifier {amp!r} must drive the STNO {osc!r} of its index")
         feeders = oscillators
     _stray_resonators(g, seen)
+    _links(g)
     for node, a in g.nodes(data=True):
         hidden = 1 <= a["layer"] < n_layers
         if (a["kind"] in ("amplifier", "stno") and not hidden) or \
@@ -178,3 +198,4 @@ def check_dynamical(g: nx.DiGraph) -> None:
         if chain:
             raise GraphError(f"weight edge {a!r} -> {b!r}: with chain synapses the layer below "
                              f"drives a neuron through resonator chains, not weight edges")
+    _links(g)
