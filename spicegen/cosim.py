@@ -12,6 +12,7 @@ from spintronic.models import stno
 
 from spintronic.graph import schema
 from .compiler import compile_envelope, layer_weights, source_power_scale
+from .backends._ngspice import size_timeout
 from .runner import run_netlist
 
 
@@ -160,7 +161,7 @@ def cosim_envelope(g: nx.DiGraph, X: np.ndarray, y: np.ndarray, window: float = 
 
     def run_piece(sl: slice) -> tuple[list[np.ndarray], dict]:
         net = compile_envelope(g, X[sl], window=window, checked=True)
-        res = run_netlist(net.text, backend, timeout=timeout or 600)
+        res = run_netlist(net.text, backend, timeout=timeout or size_timeout(net.text))
         t = res.scale
         layers = _chain_waveforms(res, net)
         waveforms = {}
@@ -200,7 +201,7 @@ def cosim_rf(g: nx.DiGraph, X: np.ndarray, y: np.ndarray, workers: int = 2,
     def run_one(sl: slice) -> list[np.ndarray]:
         net = compile_rf(g, X[sl.start], settle_tau, points_per_period or rfstep.POINTS_PER_PERIOD,
                          lp_ratio, checked=True)
-        res = run_netlist(net.text, "subprocess", timeout=timeout or 3600)
+        res = run_netlist(net.text, "subprocess", timeout=timeout or size_timeout(net.text))
         t = res.scale
         last = t >= net.read_times[0]
         layers = _chain_waveforms(res, net)

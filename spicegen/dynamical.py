@@ -28,6 +28,7 @@ from spintronic.graph import schema
 from .compiler import CompileError, Netlist, _comment, _finite, layer_weights
 from .cosim import CosimResult, _check_labels, run_chunks
 from .deck import Options, Tran
+from .backends._ngspice import size_timeout
 from .runner import run_netlist
 
 
@@ -311,7 +312,7 @@ def cosim_dynamical(g: nx.DiGraph, X: np.ndarray, y: np.ndarray, workers: int = 
 
     def run_piece(sl: slice) -> tuple[list[np.ndarray], dict]:
         net = compile_dynamical(g, seq[sl], points_per_step=pps, checked=True)
-        res = run_netlist(net.text, backend, timeout=timeout or 600)
+        res = run_netlist(net.text, backend, timeout=timeout or size_timeout(net.text))
         t = res.scale
         waveforms = {}
         if sl.start == 0:

@@ -179,8 +179,34 @@ def check_points(netlist: str, limits: Limits) -> None:
                 netlist=netlist, line_number=number)
 
 
+# the largest deck a run may hand to ngspice: a 784-128-10 RF envelope deck is about 5 MB, so this
+# only stops a graph whose sizes would make ngspice parse for hours
+MAX_NETLIST_BYTES = 256 * 1024 ** 2
+# seconds per (time point x circuit line), from the slowest decks measured on 2 cores (carrier-level
+# rf decks, ~5e-7 s) times a safety factor of 4; plus a fixed start-up allowance
+SECONDS_PER_POINT_LINE = 2e-6
+TIMEOUT_FLOOR = 60.0
+
+
+def check_size(netlist: str) -> None:
+    size = len(netlist.encode("utf-8", "surrogateescape"))
+    if size > MAX_NETLIST_BYTES:
+        raise SpiceError(f"the netlist is {size / 1024 ** 2:.0f} MB, over the limit of "
+                         f"{MAX_NETLIST_BYTES / 1024 ** 2:.0f} MB for one ngspice run: split the "
+                         f"work (fewer samples per run, --chunk) or use a smaller network")
+
+
+def size_timeout(netlist: str) -> float:
+    """A per-run timeout derived from the run's size: time points x circuit lines."""
+    points = max((p for _, _, tokens in _analysis_cards(netlist)
+                  if (p := _points(tokens)) is not None and math.isfinite(p)), default=1.0)
+    lines = sum(1 for line in netlist.splitlines() if line and line[0] not in "*.+")
+    return TIMEOUT_FLOOR + SECONDS_PER_POINT_LINE * points * max(lines, 1)
+
+
 def prepare(netlist: str, limits: Limits) -> str:
     """The deck ngspice gets, checked against the limits before anything starts."""
+    check_size(netlist)
     netlist = normalise_netlist(netlist)
     check_points(netlist, limits)
     return netlist
