@@ -65,6 +65,8 @@ MAX_LAYERS = 1_000              # layers in the graph attribute "sizes" (inputs 
 MAX_CONNECTIONS = 5_000_000     # resonators, or weights (recurrent ones included), per graph
 MAX_TIME_POINTS = 10_000_000    # fixed time steps of one transient netlist (one sample must fit)
 MAX_INPUT_LEVELS = 2_000_000    # stimulus values one netlist holds as PWL points (~80 MB of text)
+MAX_SUBSTEPS = 10_000           # surrogate substeps per input step (8 is usual): 10**4 resolves
+                                # far below any STNO time constant, and the surrogate loops over them
 MIN_DT, MAX_DT = 1e-15, 1.0     # a dynamical graph's input time step (s): beyond, steps over/underflow
 
 
@@ -88,11 +90,29 @@ REQUIRED: dict[str, tuple[str, ...]] = {
 }
 # a device node: its placement (above) plus the graph fields of the family it carries; a
 # registered family that no network places yet is a node kind with its own fields alone
+_UNPLACED = {k for k in DEVICES if k not in REQUIRED}    # device kinds no network places yet
 for _kind in [*REQUIRED, *(k for k in DEVICES if k not in REQUIRED)]:
     _device = DEVICES.get(DEVICE_OF.get(_kind, _kind))
     if _device is not None:
         REQUIRED[_kind] = REQUIRED.get(_kind, ()) + _device.graph_fields
 del _kind, _device
+
+
+def register_node_kind(kind: str, placement: tuple[str, ...], device: str | None = None) -> None:
+    """Declare a node kind a network kind places in its graphs: its placement fields (layer,
+    index...) plus, when it carries a registered device family, that family's graph fields. Called
+    by network-kind plug-ins at import; wiring is checked by their ``check_graph``."""
+    if kind in REQUIRED and kind not in _UNPLACED:
+        raise GraphError(f"node kind {kind!r} is already declared")
+    _UNPLACED.discard(kind)
+    fields = tuple(placement)
+    if device is not None:
+        if device != kind:
+            DEVICE_OF[kind] = device
+        fields += get_device(device).graph_fields
+    REQUIRED[kind] = fields
+
+
 DYNAMICAL_ATTRS = ("dt", "steps", "substeps", "order", "readout", "readout_steps", "p_init",
                    "readout_scale")
 ORDERS = ("rows", "pixels")         # as training.stno_network (the graph does not import training)
@@ -208,7 +228,7 @@ def _check_dynamical_attrs(g: nx.DiGraph, sizes: list[int]) -> None:
         raise GraphError(f"dynamical graph lacks graph attributes {missing}")
     _graph_number(g, "dt", low=MIN_DT, high=MAX_DT)
     steps = _graph_number(g, "steps", integer=True, low=1)
-    substeps = _graph_number(g, "substeps", integer=True, low=1)
+    substeps = _graph_number(g, "substeps", integer=True, low=1, high=MAX_SUBSTEPS)
     _graph_number(g, "readout_steps", integer=True, low=1, high=steps)
     _graph_number(g, "p_init", low=0.0, high=1.0, low_open=True)
     if g.graph["p_init"] >= 1:
