@@ -35,6 +35,8 @@ class CosimOptions:
     lp_ratio: float | None = None
     timeout: float | None = None
     progress: bool = False
+    #: the kind's own cosim options (``add_cosim_args``), by their argparse dest
+    extra: dict = dataclasses.field(default_factory=dict)
 
 
 class NetworkKind:
@@ -53,6 +55,10 @@ class NetworkKind:
     # --- surrogate ---------------------------------------------------------------------------
     def add_cli_args(self, group: argparse._ArgumentGroup) -> None:
         """The kind's own ``spicegen train`` options (added once per ``cli_group``)."""
+
+    def add_cosim_args(self, group: argparse._ArgumentGroup) -> None:
+        """The kind's own ``spicegen cosim`` options (added once per ``cli_group``); their
+        values reach ``cosim`` and ``compile`` in ``CosimOptions.extra``."""
 
     def config_from_args(self, args: argparse.Namespace, data) -> dict:
         """The kwargs of ``make_model`` for this kind from parsed CLI options and the data set."""

@@ -41,7 +41,7 @@ def cosim_options(args: argparse.Namespace) -> networks.CosimOptions:
         executor=getattr(args, "executor", "threads"), scheduler=getattr(args, "scheduler", None),
         points_per_step=getattr(args, "points_per_step", None),
         lp_ratio=getattr(args, "lp_ratio", None), timeout=getattr(args, "timeout", None),
-        progress=not getattr(args, "quiet", False))
+        progress=not getattr(args, "quiet", False), extra=dict(vars(args)))
 
 
 def cmd_export(args: argparse.Namespace) -> int:

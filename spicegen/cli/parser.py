@@ -107,6 +107,12 @@ def _cosim(sub) -> None:
                          "the channel spacing or beat notes reach the next layer")
     _runs(co)
     co.add_argument("--out", default="out/cosim", help="folder for report.json and the plots")
+    groups: set[str] = set()
+    for kind in networks.NETWORKS.values():
+        group = kind.cli_group or kind.name
+        if group not in groups:
+            groups.add(group)
+            kind.add_cosim_args(co.add_argument_group(f"{group} networks"))
     co.add_argument("--quiet", action="store_true", help="no progress bar")
     co.set_defaults(func=networks_cmds.cmd_cosim)
 
