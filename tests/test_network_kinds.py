@@ -15,7 +15,8 @@ from spintronic.training.trainer import TrainConfig, save_checkpoint, train
 from .conftest import requires_ngspice
 
 # the tiny shapes each kind trains at; a registered kind missing here fails the completeness test
-TINY = {"rf": (16, 4, 3), "mlp": (16, 4, 3), "stno": (4, 5, 3), "ctrnn": (4, 5, 3)}
+TINY = {"rf": (16, 4, 3), "mlp": (16, 4, 3), "stno": (4, 5, 3), "ctrnn": (4, 5, 3),
+        "rfcnn": (16, 4, 3), "cnn": (16, 4, 3)}  # conv: one 3x3 filter, 2x2 positions
 
 
 def _config(kind, sizes):
@@ -40,8 +41,9 @@ def test_every_kind_has_a_tiny_shape():
 
 
 def test_unknown_kind_names_the_registered_ones():
-    with pytest.raises(networks.KindError, match="registered: ctrnn, mlp, rf, stno"):
-        networks.get_kind("cnn")
+    with pytest.raises(networks.KindError,
+                       match="registered: " + ", ".join(sorted(networks.NETWORKS))):
+        networks.get_kind("no-such-kind")
 
 
 @pytest.mark.parametrize("name", sorted(TINY))

@@ -1,0 +1,403 @@
+"""RF convolutional network (Leroux et al. 2022, kind ``rfcnn``) and its software CNN (kind ``cnn``).
+
+A convolutional layer of MTJ resonator chains: one chain per (filter, output position) holds the
+filter's k x k taps, one resonator per tap, every chain of a filter sharing the tap's detuning
+(f_r = f_served (1 + alpha * detuning), detuning in linewidths: one strip-line control per tap in
+hardware, one trainable number per (filter, tap) here). The chain voltages drive STNO neurons
+through clamped amplifiers (steady state, as in the RF network), whose emitted powers feed a dense
+resonator-chain read-out on one line (the RF network's layer).
+
+Two parallel arrangements, each with the crosstalk it really has (every resonator rectifies every
+frequency on its line, the Lorentzian tails included):
+
+- ``shared-line``: one line carries every pixel at its own frequency (side^2 channels on a
+  geometric grid); the chain of (filter, position) has one resonator per tap that falls on a pixel
+  (a tap over padding serves no frequency, so no resonator is placed for it). On a geometric grid
+  a resonator's weight to channel i depends only on i minus its served channel, so the crosstalk
+  acts like a longer kernel over the row-major pixel sequence, the same at every position.
+- ``reuse``: one line per output position carries only its patch, pixels reusing the k^2 tap
+  frequencies (a pixel's frequency is its position inside the patch). With stride < k a pixel
+  belongs to several patches at different taps: an input fan-out gives every patch line its own
+  copy of the pixel power, at that line's tap frequency. Every chain has all k^2 resonators (one
+  layout for all positions); a tap over padding has no source on its line. The layer is then an
+  exact convolution whose kernel includes the crosstalk.
+
+Graph: one node per input source (``reuse``: per fan-out copy), rf line, resonator (with its
+``filter``, ``tap``, shared ``detuning`` and the frequency ``f_serve`` it serves), amplifier, STNO
+and read-out. Netlist, read-back, crosstalk and co-simulation: ``spicegen.rfcnn_netlist``.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import warnings
+
+import networkx as nx
+import numpy as np
+import torch
+from torch import nn
+
+from spintronic.graph import schema
+from spintronic.graph.build import add_chains
+from spintronic.models import ResonatorParams, STNOParams, resonator, stno
+from spintronic.models.resonator import chain_signs
+from spintronic.training.rf_network import DictConfig, FrequencyGrid, RFLayer
+from spicegen.rfcnn_netlist import ARRANGEMENTS, conv_side, patch_index
+
+from . import register_network
+from .base import CosimOptions, NetworkKind
+
+def check_spacing(freqs, alpha: float, what: str, allow: bool) -> float:
+    """Smallest spacing (linewidths) between channels of one line; two channels within one
+    linewidth are an error, or a warning naming them when ``allow``."""
+    f = np.sort(np.asarray(freqs, dtype=np.float64))
+    if len(f) < 2:
+        return math.inf
+    gaps = np.diff(f) / (alpha * f[:-1])
+    i = int(np.argmin(gaps))
+    if gaps[i] < 1.0:
+        msg = (f"{what}: channels {i} and {i + 1} ({f[i]:.6g} Hz, {f[i + 1]:.6g} Hz) are "
+               f"{gaps[i]:.3f} linewidths apart, within one linewidth (their resonators overlap)")
+        if not allow:
+            raise ValueError(msg + "; widen the band, use --arrangement reuse, fewer channels, "
+                             "or --allow-overlap")
+        warnings.warn(msg, stacklevel=3)
+    return float(gaps[i])
+
+
+@dataclasses.dataclass(frozen=True)
+class RFCNNConfig(DictConfig):
+    sizes: tuple[int, ...] = (64, 144, 10)   # pixels, filters x positions (STNOs), classes
+    side: int = 8
+    filters: int = 4
+    kernel: int = 3
+    stride: int = 1
+    padding: int = 0
+    arrangement: str = "reuse"
+    allow_overlap: bool = False      # two channels of a line within a linewidth: warn, not refuse
+    f_min: float = 0.02e9            # every line's band (the RF network's)
+    f_max: float = 0.12e9
+    p_max: float = 0.1e-6            # input power of a full-scale pixel (W)
+    hidden_attenuation: float = 0.05
+    g_m: float = 3.388e-3
+    v_bias: float = 11.08e-3
+    readout_scale: float = 1e4
+    init_spread: float = 1.0
+    stno: STNOParams = STNOParams()
+    resonator: ResonatorParams = ResonatorParams()
+
+    def __post_init__(self) -> None:
+        if self.arrangement not in ARRANGEMENTS:
+            raise ValueError(f"arrangement must be one of {', '.join(ARRANGEMENTS)}, got "
+                             f"{self.arrangement!r}")
+        object.__setattr__(self, "sizes", tuple(int(s) for s in self.sizes))
+        out = conv_side(self.side, self.kernel, self.stride, self.padding)
+        want = (self.side ** 2, self.filters * out * out)
+        if self.filters < 1:
+            raise ValueError(f"filters must be >= 1, got {self.filters}")
+        if len(self.sizes) != 3 or self.sizes[:2] != want or self.sizes[2] < 1:
+            raise ValueError(f"an rfcnn with {self.filters} {self.kernel}x{self.kernel} filters "
+                             f"on {self.side}x{self.side} images has sizes {want[0]},{want[1]},"
+                             f"CLASSES; got {','.join(map(str, self.sizes))}")
+        for name in ("p_max", "g_m", "readout_scale", "hidden_attenuation"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value > 0):
+                raise ValueError(f"RFCNNConfig.{name} must be > 0, got {value!r}")
+        FrequencyGrid(self.f_min, self.f_max, 2)
+
+    def check_plan(self) -> tuple[float, float]:
+        """The smallest channel spacing (linewidths) of a conv line and of the read-out line;
+        refuses (or, with allow_overlap, warns about) channels within a linewidth."""
+        alpha, allow = self.resonator.alpha, self.allow_overlap
+        return (check_spacing(self.line_frequencies(), alpha, f"the {self.arrangement} input "
+                              f"plan", allow),
+                check_spacing(self.hidden_frequencies(), alpha, "the read-out line (one channel "
+                              "per conv STNO)", allow))
+
+    @property
+    def positions(self) -> int:
+        return conv_side(self.side, self.kernel, self.stride, self.padding) ** 2
+
+    def line_frequencies(self) -> np.ndarray:
+        """Channels of a conv line: every pixel (shared-line) or the k^2 taps (reuse)."""
+        n = self.side ** 2 if self.arrangement == "shared-line" else self.kernel ** 2
+        return FrequencyGrid(self.f_min, self.f_max, n).frequencies
+
+    def hidden_frequencies(self) -> np.ndarray:
+        return FrequencyGrid(self.f_min, self.f_max, self.sizes[1]).frequencies
+
+
+class RFCNN(nn.Module):
+    kind = "rfcnn"
+
+    def __init__(self, config: RFCNNConfig, seed: int = 0):
+        super().__init__()
+        self.config = c = config
+        c.check_plan()
+        gen = torch.Generator().manual_seed(seed)
+        taps = c.kernel ** 2
+        patch = torch.tensor(patch_index(c.side, c.kernel, c.stride, c.padding))
+        f_line = torch.tensor(c.line_frequencies())
+        self.register_buffer("patch", patch)                       # (P, k^2), -1 on padding
+        self.register_buffer("valid", (patch >= 0).to(torch.float64))
+        self.register_buffer("f_line", f_line)
+        # the frequency each tap's resonator serves: its pixel's (shared-line), its tap's (reuse)
+        serve = f_line[patch.clamp(min=0)] if c.arrangement == "shared-line" else \
+            f_line[None, :].expand(len(patch), taps).clone()
+        self.register_buffer("serve", serve)
+        self.register_buffer("tap_sign", chain_signs(taps))
+        init = (torch.rand(c.filters, taps, generator=gen, dtype=torch.float64) * 2 - 1)
+        self.detuning = nn.Parameter(init * c.init_spread)         # shared per (filter, tap)
+        self.bias_mv = nn.Parameter(torch.zeros(c.filters, dtype=torch.float64))
+        self.register_buffer("neuron_f0", torch.tensor(c.hidden_frequencies()))
+        self.readout = RFLayer(c.sizes[1], c.sizes[2], c.hidden_frequencies(), c.resonator,
+                               c.init_spread, gen)
+
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        return self.config.sizes
+
+    def resonance_frequencies(self, detuning: torch.Tensor | None = None) -> torch.Tensor:
+        """(filters, positions, k^2) f_r of every conv resonator; ``detuning`` (the same shape)
+        replaces the shared one, e.g. to see the gradient each resonator receives."""
+        d = self.detuning[:, None, :] if detuning is None else detuning
+        return self.serve[None] * (1.0 + self.config.resonator.alpha * d)
+
+    def tap_weights(self, detuning: torch.Tensor | None = None) -> torch.Tensor:
+        """(filters, positions, k^2 resonators, line channels) V/W: each resonator's signed
+        rectification of every channel on its line (its own and the crosstalk)."""
+        f_r = self.resonance_frequencies(detuning)
+        g = resonator.lorentzian(self.f_line[None, None, None, :], f_r[..., None],
+                                 self.config.resonator)
+        keep = self.tap_sign[None, :] * (self.valid if self.config.arrangement == "shared-line"
+                                         else torch.ones_like(self.valid))
+        return g * keep[None, :, :, None]
+
+    def conv_voltages(self, powers: torch.Tensor, detuning: torch.Tensor | None = None):
+        """Conv chain voltages (batch, filters * positions), chain j = filter * P + position."""
+        c = self.config
+        w = self.tap_weights(detuning).sum(2)                    # (C, P, channels)
+        if c.arrangement == "shared-line":
+            v = torch.einsum("bi,cpi->bcp", powers, w)
+        else:   # each line carries its patch: channel u of line p is pixel patch[p, u]
+            patches = powers[:, self.patch.clamp(min=0)] * self.valid
+            v = torch.einsum("bpu,cpu->bcp", patches, w)
+        bias = self.bias_mv[None, :, None] * 1e-3
+        return (v + bias).reshape(len(powers), -1)
+
+    def prepare(self, x: torch.Tensor) -> None:
+        self.calibrate_biases(x)
+
+    @torch.no_grad()
+    def calibrate_biases(self, x: torch.Tensor) -> None:
+        """Each filter's chains start, on average over ``x`` and the positions, at the middle of
+        the amplifier window; each output chain at 0 V."""
+        c = self.config
+        i_mid = 0.5 * (c.stno.I_min_ratio + c.stno.I_max_ratio) * c.stno.I_th
+        self.bias_mv.zero_()
+        self.readout.bias_mv.zero_()
+        _, (v1, _) = self.forward(x, return_all=True)
+        target = i_mid / c.g_m - c.v_bias
+        self.bias_mv.copy_((target - v1.reshape(len(x), c.filters, -1).mean((0, 2))) * 1e3)
+        _, (_, v2) = self.forward(x, return_all=True)
+        self.readout.bias_mv.copy_(-v2.mean(0) * 1e3)
+
+    def hidden_powers(self, v1: torch.Tensor) -> torch.Tensor:
+        """STNO neurons in steady state: the power each puts on the read-out line (W)."""
+        c = self.config
+        current = stno.clamp_current(c.g_m * (v1 + c.v_bias), c.stno)
+        return c.hidden_attenuation * stno.emitted_power(stno.steady_power(current, c.stno),
+                                                         current, c.stno)
+
+    def forward(self, x: torch.Tensor, return_all: bool = False):
+        powers = x.to(torch.float64) * self.config.p_max
+        v1 = self.conv_voltages(powers)
+        v2 = self.readout(self.hidden_powers(v1), self.neuron_f0)
+        logits = v2 * self.config.readout_scale
+        return (logits, (v1, v2)) if return_all else logits
+
+
+class CNN(nn.Module):
+    """Software baseline of the same shape: conv (C filters, k, stride, padding), ReLU, dense."""
+
+    kind = "cnn"
+
+    def __init__(self, config: RFCNNConfig, seed: int = 0):
+        super().__init__()
+        torch.manual_seed(seed)
+        self.config = c = config
+        self.conv = nn.Conv2d(1, c.filters, c.kernel, c.stride, c.padding)
+        self.fc = nn.Linear(c.sizes[1], c.sizes[2])
+
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        return self.config.sizes
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        side = self.config.side
+        h = torch.relu(self.conv(x.to(torch.float32).reshape(-1, 1, side, side)))
+        return self.fc(h.flatten(1))
+
+
+class _ConvKind(NetworkKind):
+    cli_group = "convolutional networks (rfcnn, cnn)"
+    model_class: type = RFCNN
+
+    def add_cli_args(self, group: argparse._ArgumentGroup) -> None:
+        group.add_argument("--filters", type=int, default=4, help="filters C (one chain each "
+                           "per output position)")
+        group.add_argument("--kernel", type=int, default=3, help="filter side k (k x k taps)")
+        group.add_argument("--stride", type=int, default=1, help="convolution stride")
+        group.add_argument("--padding", type=int, default=0, help="zero padding, as in software")
+        group.add_argument("--arrangement", choices=ARRANGEMENTS, default="reuse",
+                           help="rfcnn: every pixel on one line at its own frequency "
+                                "(shared-line), or one line per patch reusing k^2 frequencies")
+        group.add_argument("--allow-overlap", action="store_true",
+                           help="rfcnn: warn, not refuse, when two channels of a line are "
+                                "within a linewidth")
+
+    def config_from_args(self, args, data):
+        side = math.isqrt(data.n_features)
+        if side * side != data.n_features:
+            raise ValueError(f"{self.name} needs square images; {data.n_features} features are "
+                             f"not a square")
+        out = conv_side(side, args.kernel, args.stride, args.padding)
+        sizes = (side * side, args.filters * out * out, data.n_classes)
+        if args.sizes and tuple(args.sizes) != sizes:
+            raise ValueError(f"--sizes {','.join(map(str, args.sizes))} does not match the "
+                             f"convolution's shape {','.join(map(str, sizes))}; drop --sizes")
+        config = RFCNNConfig(sizes=sizes, side=side, filters=args.filters, kernel=args.kernel,
+                             stride=args.stride, padding=args.padding,
+                             arrangement=args.arrangement, allow_overlap=args.allow_overlap)
+        return {"sizes": sizes, "config": config}
+
+    def make_model(self, sizes, seed=0, config=None):
+        if config is None:      # the default 3x3 filters, stride 1, on square images
+            side = math.isqrt(sizes[0])
+            out = conv_side(side, 3, 1, 0)
+            if sizes[1] % (out * out):
+                raise ValueError(f"sizes {sizes}: {sizes[1]} is not a number of 3x3 filters "
+                                 f"times {out * out} positions")
+            config = RFCNNConfig(sizes=tuple(sizes), side=side, filters=sizes[1] // out ** 2)
+        return self.model_class(dataclasses.replace(config, sizes=tuple(sizes)), seed)
+
+    def model_from_dict(self, network):
+        return self.model_class(RFCNNConfig.from_dict(network))
+
+
+class RFCNNKind(_ConvKind):
+    name = "rfcnn"
+    description = ("RF convolutional network: resonator-chain filters with shared detunings, "
+                   "STNO neurons, dense chain read-out")
+    graph_network = "rfcnn"
+    default_lr = 0.03
+
+    def to_graph(self, net: RFCNN) -> nx.DiGraph:
+        c = net.config
+        P, taps = c.positions, c.kernel ** 2
+        g = nx.DiGraph(schema=schema.SCHEMA, network="rfcnn", sizes=",".join(map(str, c.sizes)),
+                       readout_scale=float(c.readout_scale), side=c.side, filters=c.filters,
+                       kernel=c.kernel, stride=c.stride, padding=c.padding,
+                       arrangement=c.arrangement)
+        res_common = dataclasses.asdict(c.resonator)
+        patch = net.patch.tolist()
+        f_line = c.line_frequencies().tolist()
+        with torch.no_grad():
+            f_r = net.resonance_frequencies().double().tolist()
+            det = net.detuning.double().tolist()
+            bias = (net.bias_mv * 1e-3).double().tolist()
+            serve = net.serve.double().tolist()
+            shared = c.arrangement == "shared-line"
+            if shared:
+                g.add_node("L1.line", kind="rf_line", layer=1)
+                for i in range(c.side ** 2):
+                    g.add_node(f"in{i}", kind="input", layer=0, index=i,
+                               frequency=float(f_line[i]), p_max=float(c.p_max))
+                    g.add_edge(f"in{i}", "L1.line", link="rf")
+            else:   # one line per patch, fed by its own copies of the patch's pixels
+                for p in range(P):
+                    line = f"L1.line{p}"
+                    g.add_node(line, kind="rf_line", layer=1, patch=p)
+                    for t, i in enumerate(patch[p]):
+                        if i >= 0:
+                            g.add_node(f"P{p}.in{t}", kind="input", layer=0, index=i, tap=t,
+                                       patch=p, frequency=float(f_line[t]), p_max=float(c.p_max))
+                            g.add_edge(f"P{p}.in{t}", line, link="rf")
+            for f in range(c.filters):
+                for p in range(P):
+                    j = f * P + p
+                    prev = "L1.line" if shared else f"L1.line{p}"
+                    k = 0
+                    for t in range(taps):
+                        if shared and patch[p][t] < 0:
+                            continue        # a tap over padding serves no frequency
+                        name = f"L1.c{j}.r{k}"
+                        g.add_node(name, kind="resonator", layer=1, chain=j, position=k,
+                                   orientation=1 if t % 2 == 0 else -1, filter=f, tap=t,
+                                   detuning=float(det[f][t]), f_serve=float(serve[p][t]),
+                                   **{**res_common, "f_r": float(f_r[f][p][t])})
+                        g.add_edge(prev, name, link="rf" if k == 0 else "dc")
+                        prev, k = name, k + 1
+                    amp, osc = f"L1.amp{j}", f"L1.stno{j}"
+                    g.add_node(amp, kind="amplifier", layer=1, index=j, g_m=float(c.g_m),
+                               v_bias=float(c.v_bias), chain_bias=float(bias[f]))
+                    g.add_node(osc, kind="stno", layer=1, index=j,
+                               attenuation=float(c.hidden_attenuation),
+                               **{**dataclasses.asdict(c.stno), "f0": float(net.neuron_f0[j])})
+                    g.add_edge(prev, amp, link="dc")
+                    g.add_edge(amp, osc, link="dc")
+            ro = net.readout
+            ends = add_chains(g, 2, [f"L1.stno{j}" for j in range(c.sizes[1])],
+                              ro.resonance_frequencies().double().tolist(), res_common)
+            out_bias = ro.bias.double().tolist()
+            serve2 = ro.serve.double().tolist()
+            for j, end in enumerate(ends):
+                for k in range(c.sizes[1]):
+                    g.nodes[f"L2.c{j}.r{k}"]["f_serve"] = float(serve2[k])
+                g.add_node(f"out{j}", kind="readout", layer=2, index=j,
+                           chain_bias=float(out_bias[j]))
+                g.add_edge(end, f"out{j}", link="dc")
+        schema.validate(g)
+        return g
+
+    def check_graph(self, g):
+        from spicegen.rfcnn_netlist import check_rfcnn
+        check_rfcnn(g)
+
+    def describe_graph(self, g):
+        from spicegen.rfcnn_netlist import crosstalk_report
+        kinds = [a["kind"] for _, a in g.nodes(data=True)]
+        lines = ", ".join(f"layer {r['layer']}: {r['lines']} line(s) of up to "
+                          f"{r['channels']} channels {r['spacing_linewidths']:.2f} linewidths "
+                          f"apart, worst crosstalk {100 * r['worst_crosstalk']:.1f} % of the "
+                          f"largest weight" for r in crosstalk_report(g))
+        return (f"{g.number_of_nodes()} devices ({kinds.count('resonator')} resonators, "
+                f"{kinds.count('stno')} STNOs, {kinds.count('rf_line')} lines, "
+                f"{kinds.count('input')} sources); {lines}")
+
+    def compile(self, g, X, opts: CosimOptions, title=""):
+        from spicegen.rfcnn_netlist import compile_rfcnn
+        if opts.fidelity != "envelope":
+            raise ValueError("rfcnn networks compile at envelope fidelity; drop --fidelity rf")
+        return compile_rfcnn(g, X, window=opts.window, title=title)
+
+    def cosim(self, g, X, y, opts: CosimOptions):
+        from spicegen.rfcnn_netlist import cosim_rfcnn
+        if opts.fidelity != "envelope":
+            raise ValueError("rfcnn networks are co-simulated at envelope fidelity; drop "
+                             "--fidelity rf")
+        chunk = {"chunk": opts.chunk} if opts.chunk else {}
+        return cosim_rfcnn(g, X, y, window=opts.window, workers=opts.workers,
+                           backend=opts.backend, progress=opts.progress, executor=opts.executor,
+                           scheduler=opts.scheduler, timeout=opts.timeout, **chunk)
+
+
+class CNNKind(_ConvKind):
+    name = "cnn"
+    description = "software baseline of the RF convolutional network: conv, ReLU, dense"
+    model_class = CNN
+
+
+register_network(RFCNNKind())
+register_network(CNNKind())

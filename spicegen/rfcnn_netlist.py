@@ -1,0 +1,485 @@
+"""RF convolutional graphs (network ``rfcnn``): structure check, weights read back from the
+devices, crosstalk figures, envelope netlist, steady-state surrogate and co-simulation.
+
+The graph (written by ``spintronic.networks.rfcnn``): layer 1 is one line carrying every pixel
+(``shared-line``) or one line per output position carrying its patch at the k^2 tap frequencies
+(``reuse``, fed by fan-out copies of the pixels: input nodes sharing a pixel ``index``); chain j
+(= filter * positions + position) holds the filter's taps and ends in an amplifier driving STNO j;
+layer 2 is one line carrying the STNOs to dense chains ending in read-outs.
+
+Envelope netlist: as ``compiler.compile_envelope`` (whose cards it reuses), with the chains' weights
+read from each chain's own line: one VCCS per (chain, pixel or neuron) pair, a fan-out's copies of
+one pixel summed, since they carry the same power.
+"""
+from __future__ import annotations
+
+import math
+import time
+
+import networkx as nx
+import numpy as np
+import torch
+
+from spintronic.graph import schema
+from spintronic.graph.schema import GraphError
+from spintronic.models import resonator, stno
+from spintronic.models.params import spice_number as num
+from spintronic.models.units import POWER_UNIT
+
+from .compiler import (_SHARED, CompileError, Netlist, _comment, _finite, _neuron_cards, _pwl,
+                       source_frequency)
+from .deck import Options, Tran
+
+ARRANGEMENTS = ("shared-line", "reuse")
+CONV_ATTRS = ("side", "filters", "kernel", "stride", "padding")
+_REL = 1e-9     # f_r against f_serve (1 + alpha detuning): 1e-7 of a linewidth at alpha 0.01
+
+
+def conv_side(side: int, kernel: int, stride: int, padding: int) -> int:
+    """Output side of a k x k convolution, as in software; a clear error for shapes it refuses."""
+    for name, value, low in (("image side", side, 1), ("kernel", kernel, 1), ("stride", stride, 1),
+                             ("padding", padding, 0)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    if kernel > side + 2 * padding:
+        raise ValueError(f"a {kernel}x{kernel} filter is larger than the {side}x{side} image "
+                         f"(padding {padding})")
+    if padding >= kernel:
+        raise ValueError(f"padding {padding} must be smaller than the kernel {kernel}, or some "
+                         f"patches hold only padding")
+    return (side + 2 * padding - kernel) // stride + 1
+
+
+def patch_index(side: int, kernel: int, stride: int, padding: int) -> np.ndarray:
+    """(positions, k^2) pixel index (row-major) under each tap of each patch, -1 over padding."""
+    out = conv_side(side, kernel, stride, padding)
+    pos = np.arange(out)[:, None] * stride - padding + np.arange(kernel)[None, :]  # (out, k)
+    r = pos[:, None, :, None]           # position row, tap row
+    c = pos[None, :, None, :]           # position column, tap column
+    ok = (r >= 0) & (r < side) & (c >= 0) & (c < side)
+    idx = np.where(ok, r * side + c, -1)                 # (out, out, k, k)
+    return idx.reshape(out * out, kernel * kernel).astype(np.int64)
+
+
+def conv_shape(g: nx.DiGraph) -> dict:
+    """The graph's convolution attributes, checked against each other and its sizes."""
+    shape = {}
+    for name in CONV_ATTRS:
+        value = g.graph.get(name)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise GraphError(f"graph attribute {name} must be an integer, got {value!r}")
+        shape[name] = value
+    arrangement = g.graph.get("arrangement")
+    if not isinstance(arrangement, str) or arrangement not in ARRANGEMENTS:
+        raise GraphError(f"graph attribute arrangement must be one of {', '.join(ARRANGEMENTS)}, "
+                         f"got {arrangement!r}")
+    try:
+        out = conv_side(shape["side"], shape["kernel"], shape["stride"], shape["padding"])
+    except ValueError as exc:
+        raise GraphError(f"graph convolution attributes: {exc}") from None
+    if shape["filters"] < 1:
+        raise GraphError(f"graph attribute filters must be >= 1, got {shape['filters']}")
+    sizes = schema.layer_sizes(g)
+    want = [shape["side"] ** 2, shape["filters"] * out * out]
+    if len(sizes) != 3 or sizes[:2] != want:
+        raise GraphError(f"graph attribute sizes {g.graph.get('sizes')!r} does not match "
+                         f"{shape['filters']} {shape['kernel']}x{shape['kernel']} filters on "
+                         f"{shape['side']}x{shape['side']} images ({want[0]},{want[1]},CLASSES)")
+    return {**shape, "arrangement": arrangement, "positions": out * out, "sizes": sizes}
+
+
+# ------------------------------------------------------------------------- structure
+
+def check_rfcnn(g: nx.DiGraph) -> None:
+    """The wiring ``compile_rfcnn`` assumes, and the weight sharing: every resonator of one
+    (filter, tap) holds the same detuning, and its f_r is f_serve (1 + alpha detuning) with
+    f_serve the channel of its tap's pixel on its line."""
+    from spintronic.graph.structure import (_chains, _indexed, _ints, _line, _links, _only_kinds,
+                                            _stray_resonators)
+
+    if g.graph.get("network") != "rfcnn":
+        raise GraphError(f"this is a {g.graph.get('network')!r} graph, not an rfcnn")
+    s = conv_shape(g)
+    _ints(g)
+    _only_kinds(g, {"input", "rf_line", "resonator", "amplifier", "stno", "readout"}, "rfcnn")
+    patch = patch_index(s["side"], s["kernel"], s["stride"], s["padding"])
+    P, taps, n_hidden, classes = s["positions"], s["kernel"] ** 2, s["sizes"][1], s["sizes"][2]
+    shared = s["arrangement"] == "shared-line"
+    line_f: dict[str, dict[int, float]] = {}     # line -> {pixel index or tap: channel}
+    if shared:
+        inputs = _indexed(g, "input", 0, s["side"] ** 2)
+        _line(g, 1, inputs)
+        line_f["L1.line"] = {i: g.nodes[n]["frequency"] for i, n in enumerate(inputs)}
+        lines = ["L1.line"] * P
+    else:
+        lines = [f"L1.line{p}" for p in range(P)]
+        line_f = _reuse_lines(g, patch, lines)
+    n_lines = sum(1 for _, a in g.nodes(data=True) if a["kind"] == "rf_line" and a["layer"] == 1)
+    if n_lines != len(set(lines)):
+        raise GraphError(f"layer 1 has {n_lines} rf lines, expected {len(set(lines))} "
+                         f"({s['arrangement']} arrangement)")
+    amps = _indexed(g, "amplifier", 1, n_hidden)
+    oscillators = _indexed(g, "stno", 1, n_hidden)
+    seen: set = set()
+    shared_detuning: dict[tuple[int, int], tuple[float, str]] = {}
+    tap_f: dict[int, float] = {}
+    ends: dict[int, str] = {}
+    for line in sorted(set(lines)):
+        for head in g.successors(line):
+            j, end = _conv_chain(g, line, head, patch, lines, s, seen, shared_detuning,
+                                 line_f[line], tap_f)
+            if j in ends:
+                raise GraphError(f"node {head!r}: chain {j} of layer 1 appears twice")
+            ends[j] = end
+    for j in range(n_hidden):
+        if ends.get(j) != amps[j]:
+            raise GraphError(f"chain {j} of layer 1 ends in {ends.get(j)!r}, expected the "
+                             f"amplifier {amps[j]!r}")
+        if list(g.successors(amps[j])) != [oscillators[j]]:
+            raise GraphError(f"amplifier {amps[j]!r} must drive the STNO {oscillators[j]!r}")
+    line2 = _line(g, 2, oscillators)
+    readouts = _indexed(g, "readout", 2, classes)
+    for j, (end, want) in enumerate(zip(_chains(g, 2, line2, classes, seen), readouts)):
+        if end != want:
+            raise GraphError(f"chain {j} of layer 2 ends in {end!r}, expected the read-out "
+                             f"{want!r}")
+    _stray_resonators(g, seen)
+    _links(g)
+    for node, a in g.nodes(data=True):
+        if (a["kind"] in ("amplifier", "stno") and a["layer"] != 1) or \
+                (a["kind"] == "readout" and a["layer"] != 2):
+            raise GraphError(f"node {node!r} ({a['kind']}): not allowed in layer {a['layer']} "
+                             f"(amplifiers and STNOs sit in layer 1, read-outs in layer 2)")
+
+
+def _reuse_lines(g, patch, lines) -> dict[str, dict[int, float]]:
+    """Each patch line is fed by one copy of each pixel of its patch, at its tap's channel, the
+    same channel for a tap on every line (the reuse plan); a pixel's copies share p_max."""
+    out, tap_f, p_max = {}, {}, {}
+    n_copies = 0
+    for p, line in enumerate(lines):
+        if line not in g or g.nodes[line]["kind"] != "rf_line" or g.nodes[line]["layer"] != 1:
+            raise GraphError(f"layer 1 has no rf line named {line!r} (patch {p})")
+        want = {(int(i), t) for t, i in enumerate(patch[p]) if i >= 0}
+        got, chans = set(), {}
+        for src in g.predecessors(line):
+            a = g.nodes[src]
+            if a["kind"] != "input" or not isinstance(a.get("tap"), int) or \
+                    isinstance(a.get("tap"), bool):
+                raise GraphError(f"node {src!r} feeds {line!r} but is not a pixel copy (an input "
+                                 f"with an integer tap)")
+            key = (a["index"], a["tap"])
+            if key not in want or key in got:
+                raise GraphError(f"node {src!r}: pixel {key[0]} at tap {key[1]} does not belong "
+                                 f"on {line!r} (patch {p}) or appears twice")
+            got.add(key)
+            f = tap_f.setdefault(a["tap"], a["frequency"])
+            if f != a["frequency"]:
+                raise GraphError(f"node {src!r}: tap {a['tap']} is at {a['frequency']!r} Hz here "
+                                 f"but at {f!r} Hz on another line (reuse: one channel per tap)")
+            if p_max.setdefault(a["index"], a["p_max"]) != a["p_max"]:
+                raise GraphError(f"node {src!r}: the copies of pixel {a['index']} differ in p_max")
+            chans[a["tap"]] = f
+        if got != want:
+            raise GraphError(f"line {line!r} lacks pixel copies {sorted(want - got)[:4]} of "
+                             f"patch {p}")
+        out[line] = chans
+        n_copies += len(got)
+    n_inputs = sum(1 for _, a in g.nodes(data=True) if a["kind"] == "input")
+    if n_inputs != n_copies:
+        raise GraphError(f"{n_inputs - n_copies} input node(s) feed no patch line")
+    return out
+
+
+def _number(node, a: dict, name: str) -> float:
+    v = a.get(name)
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        raise GraphError(f"node {node!r} (resonator): {name} must be a finite number, got {v!r}")
+    return v
+
+
+def _conv_chain(g, line, head, patch, lines, s, seen, shared_detuning, chans, tap_f):
+    """Walk one chain of a layer-1 line; returns (chain index, end node)."""
+    j = g.nodes[head].get("chain")
+    if g.nodes[head]["kind"] != "resonator" or not 0 <= j < s["sizes"][1]:
+        raise GraphError(f"line {line!r} feeds {head!r}, not the first resonator of a conv chain")
+    f, p = divmod(j, s["positions"])
+    if lines[p] != line:
+        raise GraphError(f"node {head!r}: chain {j} (position {p}) hangs off {line!r}, not "
+                         f"{lines[p]!r}")
+    shared = s["arrangement"] == "shared-line"
+    taps = [t for t in range(s["kernel"] ** 2) if patch[p][t] >= 0 or not shared]
+    node = head
+    for k, t in enumerate(taps):
+        a = g.nodes[node]
+        if a["kind"] != "resonator":
+            raise GraphError(f"chain {j} of layer 1 has {k} resonators, expected {len(taps)}")
+        if node in seen:
+            raise GraphError(f"node {node!r}: resonator reached twice")
+        seen.add(node)
+        want = (1, j, k, f, t, 1 if t % 2 == 0 else -1)
+        got = tuple(a.get(x) for x in ("layer", "chain", "position", "filter", "tap",
+                                       "orientation"))
+        if got != want:
+            raise GraphError(f"node {node!r}: expected layer, chain, position, filter, tap, "
+                             f"orientation {want}, got {got}")
+        det, f_serve = _number(node, a, "detuning"), _number(node, a, "f_serve")
+        first = shared_detuning.setdefault((f, t), (det, node))
+        if first[0] != det:
+            raise GraphError(f"node {node!r}: detuning {det!r} of filter {f}, tap {t} differs "
+                             f"from {first[1]!r}'s {first[0]!r}; the taps of a filter are shared")
+        channel = chans.get(patch[p][t] if shared else t)
+        if channel is None:     # reuse, a tap over padding: the tap's channel on other lines
+            channel = tap_f.setdefault(t, f_serve)
+        elif not shared:
+            tap_f.setdefault(t, channel)
+        if f_serve != channel:
+            raise GraphError(f"node {node!r}: f_serve {f_serve!r} Hz is not its tap's channel "
+                             f"{channel!r} Hz")
+        want_fr = f_serve * (1.0 + a["alpha"] * det)
+        if abs(a["f_r"] - want_fr) > _REL * want_fr:
+            raise GraphError(f"node {node!r}: f_r {a['f_r']!r} Hz is not f_serve (1 + alpha "
+                             f"detuning) = {want_fr!r} Hz")
+        (node,) = list(g.successors(node))
+    if g.nodes[node]["kind"] == "resonator":
+        raise GraphError(f"chain {j} of layer 1 has more than {len(taps)} resonators")
+    return j, node
+
+
+# ------------------------------------------------------------------------- weights
+
+def layer_chains(g: nx.DiGraph, layer: int) -> list[tuple[str, list[str], str]]:
+    """(line, resonators, end node) of every chain of ``layer``, by chain index."""
+    out = []
+    for line, a in g.nodes(data=True):
+        if a["kind"] != "rf_line" or a["layer"] != layer:
+            continue
+        for head in g.successors(line):
+            path = [head]
+            while True:
+                (nxt,) = list(g.successors(path[-1]))
+                if g.nodes[nxt]["kind"] != "resonator":
+                    break
+                path.append(nxt)
+            out.append((line, path, nxt))
+    out.sort(key=lambda c: g.nodes[c[1][0]]["chain"])
+    return out
+
+
+def line_sources(g: nx.DiGraph, line) -> tuple[list, np.ndarray, np.ndarray, np.ndarray]:
+    """(nodes, index in the layer below, channel Hz, line watts per watt emitted) of a line."""
+    srcs = sorted(g.predecessors(line), key=lambda n: (g.nodes[n]["index"],
+                                                       g.nodes[n].get("tap", 0)))
+    for s in srcs:
+        if g.nodes[s].get("N", 0) != 0:
+            raise CompileError(f"{s}: envelope fidelity assumes fixed source frequencies, but "
+                               f"this STNO pulls its frequency (N = {g.nodes[s]['N']})")
+    return (srcs, np.array([g.nodes[s]["index"] for s in srcs]),
+            np.array([source_frequency(g, s) for s in srcs], dtype=np.float64),
+            np.array([g.nodes[s].get("attenuation", 1.0) for s in srcs]))
+
+
+def _rectification(g, path, f: np.ndarray) -> np.ndarray:
+    """(resonators, channels) V/W, each resonator's signed Lorentzian of every channel."""
+    attrs = [g.nodes[r] for r in path]
+    out = np.zeros((len(path), len(f)))
+    groups: dict = {}
+    for k, a in enumerate(attrs):       # resonators may differ in more than f_r
+        groups.setdefault(tuple(a[name] for name in _SHARED), []).append(k)
+    ft = torch.tensor(f, dtype=torch.float64)
+    for key, ks in groups.items():
+        prm = schema.resonator_params({**dict(zip(_SHARED, key)), "f_r": 1.0})
+        f_r = torch.tensor([attrs[k]["f_r"] for k in ks], dtype=torch.float64)
+        sign = torch.tensor([attrs[k]["orientation"] for k in ks], dtype=torch.float64)
+        out[ks] = (sign[:, None] * resonator.lorentzian(ft[None, :], f_r[:, None], prm)).numpy()
+    _finite(out, path[0], "its chain's rectification (V/W)")
+    return out
+
+
+def layer_matrix(g: nx.DiGraph, layer: int, n_below: int) -> tuple[np.ndarray, np.ndarray]:
+    """(W, bias): W[j, i] in V per watt emitted by pixel or neuron i of the layer below (a
+    fan-out's copies summed, attenuation included), crosstalk and orientations included."""
+    chains = layer_chains(g, layer)
+    W = np.zeros((len(chains), n_below))
+    bias = np.zeros(len(chains))
+    cache: dict = {}
+    for j, (line, path, end) in enumerate(chains):
+        if line not in cache:
+            cache[line] = line_sources(g, line)
+        _, idx, f, scale = cache[line]
+        np.add.at(W[j], idx, _rectification(g, path, f).sum(0) * scale)
+        bias[j] = g.nodes[end]["chain_bias"]
+    return W, bias
+
+
+def pixel_p_max(g: nx.DiGraph, n: int) -> np.ndarray:
+    p = np.zeros(n)
+    for _, a in g.nodes(data=True):
+        if a["kind"] == "input":
+            p[a["index"]] = a["p_max"]
+    return p
+
+
+def graph_forward(g: nx.DiGraph, X: np.ndarray) -> list[np.ndarray]:
+    """Steady-state surrogate of the graph: both layers' chain voltages (V) for inputs X."""
+    sizes = schema.layer_sizes(g)
+    powers = np.asarray(X, dtype=np.float64) * pixel_p_max(g, sizes[0])
+    W1, b1 = layer_matrix(g, 1, sizes[0])
+    v1 = powers @ W1.T + b1
+    hidden = np.zeros_like(v1)
+    for j, (_, _, amp) in enumerate(layer_chains(g, 1)):
+        (osc,) = list(g.successors(amp))
+        a, prm = g.nodes[amp], schema.stno_params(g.nodes[osc])
+        current = stno.clamp_current(torch.tensor(a["g_m"] * (v1[:, j] + a["v_bias"])), prm)
+        hidden[:, j] = stno.emitted_power(stno.steady_power(current, prm), current, prm).numpy()
+    W2, b2 = layer_matrix(g, 2, sizes[1])
+    return [v1, hidden @ W2.T + b2]
+
+
+# ------------------------------------------------------------------------- crosstalk
+
+def crosstalk_report(g: nx.DiGraph) -> list[dict]:
+    """Per layer: lines, channels per line, the smallest channel spacing (linewidths), the plan's
+    crosstalk (a resonator at its peak, +1 linewidth above its channel, against the nearest other
+    channel), and the trained worst: the largest |weight| a resonator gives a channel it does not
+    serve, as a fraction of the largest |weight| any resonator gives the channel it serves."""
+    rows = []
+    for layer in (1, 2):
+        chains = layer_chains(g, layer)
+        by_line: dict = {}
+        for line, path, _ in chains:
+            by_line.setdefault(line, []).append(path)
+        spacing, plan, on_max, off = math.inf, 0.0, 0.0, (0.0, None, None)
+        channels = 0
+        for line, paths in by_line.items():
+            srcs, _, f, _ = line_sources(g, line)
+            prm = schema.resonator_params(g.nodes[paths[0][0]])
+            order = np.argsort(f)
+            fs = f[order]
+            channels = max(channels, len(fs))
+            if len(fs) > 1:
+                spacing = min(spacing, float(np.min(np.diff(fs) / (prm.alpha * fs[:-1]))))
+                peak = torch.tensor(fs * (1 + prm.alpha))       # each channel's resonator at +1
+                ft = torch.tensor(fs)
+                g_all = resonator.lorentzian(ft[None, :], peak[:, None], prm).abs().numpy()
+                diag = np.diag(g_all).copy()
+                np.fill_diagonal(g_all, 0.0)
+                plan = max(plan, float((g_all.max(1) / diag).max()))
+            for path in paths:
+                w = np.abs(_rectification(g, path, f))
+                serve = np.array([g.nodes[r].get("f_serve", np.nan) for r in path])
+                target = np.isclose(f[None, :], serve[:, None], rtol=1e-12, atol=0.0)
+                on_max = max(on_max, float(np.where(target, w, 0.0).max()))
+                w_off = np.where(target, 0.0, w)
+                k, i = np.unravel_index(int(np.argmax(w_off)), w_off.shape)
+                if w_off[k, i] > off[0]:
+                    off = (float(w_off[k, i]), path[k], srcs[i])
+        rows.append({"layer": layer, "lines": len(by_line), "channels": channels,
+                     "spacing_linewidths": spacing, "plan_crosstalk": plan,
+                     "worst_crosstalk": off[0] / on_max if on_max > 0 else math.inf,
+                     "worst_resonator": off[1], "worst_source": off[2]})
+    return rows
+
+
+# ------------------------------------------------------------------------- netlist, cosim
+
+def compile_rfcnn(g: nx.DiGraph, X: np.ndarray, window: float = 200e-9, rise: float = 1e-9,
+                  p_init: float = 1e-3, title: str = "", checked: bool = False) -> Netlist:
+    """Envelope netlist that plays the samples X (n, pixels) one after another, each for
+    ``window`` seconds, and reads both layers' chains at the end of each window."""
+    if not checked:
+        schema.validate(g)
+        check_rfcnn(g)
+    sizes = schema.layer_sizes(g)
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or X.shape[1] != sizes[0]:
+        raise CompileError(f"stimulus must have shape (n_samples, {sizes[0]}), got {X.shape}")
+    if not np.isfinite(X).all() or X.min() < 0:
+        raise CompileError("stimulus values must be finite and >= 0")
+    if not (window > 0 and 0 < rise < window):
+        raise CompileError(f"need window > rise > 0, got window={window}, rise={rise}")
+    n = len(X)
+    if 50 * n > schema.MAX_TIME_POINTS or n * sizes[0] > schema.MAX_INPUT_LEVELS:
+        raise CompileError(f"{n} samples of {sizes[0]} pixels exceed one netlist's limits "
+                           f"({schema.MAX_TIME_POINTS:,} time points, "
+                           f"{schema.MAX_INPUT_LEVELS:,} input levels): compile fewer")
+    s = conv_shape(g)
+    lines = [f"* spicegen rfcnn envelope netlist {title}".rstrip(),
+             _comment(f"{s['filters']} filters {s['kernel']}x{s['kernel']} stride {s['stride']} "
+                      f"padding {s['padding']}, {s['arrangement']}; sizes "
+                      f"{','.join(map(str, sizes))}, {n} samples, window {window:g} s"),
+             Options(reltol=1e-5, vntol=1e-12, abstol=1e-15).render()]
+    first_stno = next(a for _, a in g.nodes(data=True) if a["kind"] == "stno")
+    lines.append(stno.spice_subckt(schema.stno_params(first_stno), "envelope"))
+    times = np.empty(2 * n)
+    times[0::2] = np.arange(n) * window
+    times[1::2] = np.arange(n) * window + rise
+    times[0] = 0.0
+    lines.append("* pixel powers, 1 V = 1 uW (a fan-out's copies of a pixel carry the same)")
+    p_max = pixel_p_max(g, sizes[0])
+    for i in range(sizes[0]):
+        values = np.repeat(X[:, i] * p_max[i] / POWER_UNIT, 2)
+        _finite(values, f"pixel {i}", "its input power (p_max times the stimulus)")
+        values[0::2] = np.concatenate([[values[0]], values[1:-1:2]])
+        lines.append(f"Vin{i} pw0_{i} 0 {_pwl(times, values)}")
+    outputs, hidden, ics = [], [], []
+    for l in (1, 2):
+        W, bias = layer_matrix(g, l, sizes[l - 1])
+        W = W * POWER_UNIT                               # volts per volt of power node
+        chains = layer_chains(g, l)
+        lines.append(f"* layer {l}: {len(chains)} chains")
+        for j, (line, path, end) in enumerate(chains):
+            node = f"c{l}_{j}"
+            lines.append(_comment(f"chain {j} on {line}: {len(path)} resonators"))
+            lines.append(f"Rc{l}_{j} {node} 0 1")
+            lines.append(f"Ib{l}_{j} 0 {node} DC {num(bias[j])}")
+            lines += [f"G{l}_{j}_{i} 0 {node} pw{l - 1}_{i} 0 {num(w)}"
+                      for i, w in enumerate(W[j]) if w != 0.0]
+            if g.nodes[end]["kind"] == "readout":
+                outputs.append(f"v({node})")
+                continue
+            cards, ic = _neuron_cards(g, end, l, j, node, "envelope", p_init)
+            lines += cards
+            ics.append(ic)
+        if l == 1:
+            hidden.append([f"v(c1_{j})" for j in range(len(chains))])
+    lines += ics
+    lines.append(".save " + " ".join(outputs + hidden[0]))
+    lines.append(Tran(window / 50, n * window, 0, window / 10).render())
+    lines.append(".end")
+    return Netlist("\n".join(lines) + "\n", (np.arange(n) + 1) * window, outputs, hidden, n)
+
+
+def cosim_rfcnn(g: nx.DiGraph, X: np.ndarray, y: np.ndarray, window: float = 200e-9,
+                workers: int = 2, chunk: int | None = 45, backend: str = "subprocess",
+                progress: bool = False, executor: str = "threads", scheduler: str | None = None,
+                timeout: float | None = None):
+    """The test set through ngspice in runs of ``chunk`` samples, fanned out by the named
+    executor (``cosim.run_chunks``), beside the graph's steady-state surrogate."""
+    from .backends._ngspice import size_timeout
+    from .cosim import CosimResult, _chain_waveforms, _check_labels, run_chunks
+    from .runner import run_netlist
+
+    X = np.asarray(X, dtype=np.float64)
+    y = _check_labels(X, y)
+    start = time.perf_counter()
+    schema.validate(g)
+    check_rfcnn(g)
+
+    def run_piece(sl: slice):
+        net = compile_rfcnn(g, X[sl], window=window, checked=True)
+        res = run_netlist(net.text, backend, timeout=timeout or size_timeout(net.text))
+        t = res.scale
+        layers = _chain_waveforms(res, net)
+        waveforms = {}
+        if sl.start == 0:
+            keep = t <= min(5, net.n_samples) * window
+            waveforms = {"t": t[keep], "outputs": np.stack([v[keep] for v in layers[-1]]),
+                         "read_times": net.read_times[:5]}
+        return [np.stack([np.interp(net.read_times, t, v) for v in vecs], axis=1)
+                for vecs in layers], waveforms
+
+    circuit, waveforms, runs = run_chunks(run_piece, len(X), chunk, workers, backend, progress,
+                                          executor, scheduler)
+    return CosimResult(y, graph_forward(g, X), circuit, time.perf_counter() - start, runs,
+                       waveforms)
