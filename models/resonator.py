@@ -20,6 +20,7 @@ import warnings
 import numpy as np
 import torch
 
+from . import chain_kernel
 from .device import Device, Subckt, register_device
 from .params import Params, param, spice_number
 from .units import FREQ_UNIT, POWER_UNIT, STATE_CURRENT_UNIT, check_fidelity
@@ -79,11 +80,34 @@ def chain_signs(n_res: int, dtype=torch.float64, device=None) -> torch.Tensor:
     return signs
 
 
-def chain_weights(freqs: torch.Tensor, f_r: torch.Tensor, prm: ResonatorParams) -> torch.Tensor:
-    """Effective weight matrix (n_chains, n_in) in V/W of chains f_r (n_chains, n_res) for inputs at
-    fixed frequencies freqs (n_in,): W_ji = sum_k (-1)^k G(f_i, f_r[j, k]), crosstalk included."""
+# below this many (chain, resonator, input) triples the exact sum is as fast as the kernel
+FAST_MIN_TERMS = 1 << 18
+
+
+def chain_weights_exact(freqs: torch.Tensor, f_r: torch.Tensor, prm: ResonatorParams) -> torch.Tensor:
+    """:func:`chain_weights` by the explicit sum over every (chain, resonator, input) triple."""
     g = lorentzian(freqs[None, None, :], f_r[..., None], prm)  # (chains, res, n_in)
     return torch.einsum("cri,r->ci", g, chain_signs(f_r.shape[-1], g.dtype, g.device))
+
+
+def chain_weights(freqs: torch.Tensor, f_r: torch.Tensor, prm: ResonatorParams) -> torch.Tensor:
+    """Effective weight matrix (n_chains, n_in) in V/W of chains f_r (n_chains, n_res) for inputs at
+    fixed frequencies freqs (n_in,): W_ji = sum_k (-1)^k G(f_i, f_r[j, k]), crosstalk included.
+
+    Large layers whose inputs lie on a geometric grid (float64, input frequencies not trained) go
+    through :mod:`chain_kernel`: a log-frequency convolution by FFT, within a bound it computes on
+    every call (<= 1e-6 of max|W|, typically ~1e-12), forward and gradient; everything else, and
+    any call where that bound is not met, through :func:`chain_weights_exact`.
+    """
+    mode = chain_kernel.forced_mode()
+    big = f_r.shape[0] * f_r.shape[-1] * freqs.shape[-1] >= FAST_MIN_TERMS
+    if mode != "exact" and (big or mode == "fast") and f_r.dim() == 2:
+        W = chain_kernel.chain_weights_fast(freqs, f_r, prm, chain_signs(f_r.shape[-1], f_r.dtype))
+        if W is not None:
+            chain_kernel.STATS["fast"] += 1
+            return W
+    chain_kernel.STATS["exact"] += 1
+    return chain_weights_exact(freqs, f_r, prm)
 
 
 def chain_voltage(powers: torch.Tensor, freqs: torch.Tensor, f_r: torch.Tensor,

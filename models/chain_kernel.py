@@ -1,0 +1,311 @@
+"""Fast chain weights with a computed error bound, for inputs on a geometric frequency grid.
+
+The Lorentzian depends on the frequency ratio only. With lam = ln(f / f_r) and x = e^lam - 1,
+
+    L(f, f_r) = kappa(lam) = K_SD [a_sym alpha^2 + 2 a_asym alpha x] / [alpha^2 + x^2],
+
+so the weights of chains of resonators, W[j, i] = sum_k s_k kappa(y_i - x_jk) with y = ln f_i and
+x = ln f_r, are a convolution in log-frequency. Inputs on a geometric grid sit on a lattice
+y_i = y_0 + t_i h. Every resonance is snapped to its nearest bin m of that lattice (made sigma times
+finer when the grid is coarse against the linewidth), x = y_0 + m h + delta with |delta| <= h / 2,
+and the displacement is expanded in Chebyshev polynomials of tau = 2 delta / h:
+
+    kappa(l h - delta) = sum_{p < P} c_p(l) T_p(tau) + r,    |r| <= sum_{p >= P} |c_p(l)|,
+
+which converges geometrically because kappa's poles lie about alpha off the real axis, further than
+h / 2. Then W = sum_p Psi_p (*) c_p with Psi_p[j, m] = sum_{k in bin m} s_k T_p(tau_jk): P Toeplitz
+products, done with real FFTs; the backward pass is the adjoint correlation (custom autograd).
+
+Error: |W - W_exact| <= n_bin * sum_l sum_{p >= P} |c_p(l)| (n_bin: most resonators of one chain in
+one bin; sum over every lag the chain reaches), plus round-off. :func:`chain_weights_fast` computes
+this bound on every call and returns None (the caller then takes the exact path) if it exceeds
+``REL_TOL`` of max |W|. P and sigma are chosen per grid so that the bound is about 1e-9 of one
+resonator's peak and the derivative's truncation about 1e-8 of the peak slope.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+from collections import OrderedDict
+
+import numpy as np
+import torch
+
+NODES = 64            # Chebyshev nodes per lag when tabulating c_p(l)
+TOL_W = 1e-9          # a priori truncation target, summed over lags, / peak of one resonator
+TOL_GRAD = 3e-7       # same for d kappa / d delta (Markov bound, pessimistic), / its peak
+REL_TOL = 1e-6        # a posteriori guard: the computed bound must stay below REL_TOL * max|W|
+MAX_P = 32
+WINDOW = 16          # orders summed in the truncation bounds
+MAX_FINE = 1 << 16    # most fine lattice bins a plan may use
+LATTICE_TOL = 1e-12   # |ln f_i - (y_0 + t_i h)| allowed for inputs to count as a lattice
+BUCKET = 32           # bin ranges are rounded out to multiples of this, so caches survive drift
+
+# what the last calls did: counters by path, and the reason of the last fallback
+STATS: dict = {"fast": 0, "exact": 0, "reason": None, "bound": None, "max_abs": None}
+_FORCED: list[str | None] = [None]
+
+
+@contextlib.contextmanager
+def forced(mode: str | None):
+    """``with forced("exact"):`` makes :func:`resonator.chain_weights` take the exact path
+    (``"fast"``: the fast one whatever the size, when it applies). For benchmarks and tests."""
+    if mode not in (None, "exact", "fast"):
+        raise ValueError(f"forced: mode must be None, 'exact' or 'fast', got {mode!r}")
+    old = _FORCED[0]
+    _FORCED[0] = mode
+    try:
+        yield
+    finally:
+        _FORCED[0] = old
+
+
+def forced_mode() -> str | None:
+    return _FORCED[0]
+
+
+def _kappa(lam: np.ndarray, prm) -> np.ndarray:
+    x = np.expm1(lam)
+    a = prm.alpha
+    return prm.K_SD * (prm.a_sym * a * a + 2.0 * prm.a_asym * a * x) / (a * a + x * x)
+
+
+_NODE_T = np.cos(np.pi * (np.arange(NODES) + 0.5) / NODES)
+_DCT = 2.0 / NODES * np.cos(np.outer(np.pi * (np.arange(NODES) + 0.5) / NODES, np.arange(NODES)))
+_DCT[:, 0] *= 0.5
+
+
+def coefficients(lags: np.ndarray, hf: float, prm) -> np.ndarray:
+    """(len(lags), NODES) Chebyshev coefficients of tau -> kappa(l hf - tau hf / 2), tau in [-1, 1]."""
+    vals = _kappa(np.asarray(lags, dtype=np.float64)[:, None] * hf - 0.5 * hf * _NODE_T[None, :], prm)
+    return vals @ _DCT
+
+
+def _tails(c: np.ndarray, hf: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per P: bound on the truncation of kappa and of d kappa / d lam (Markov: |T_p'| <= p^2),
+    summed over the tabulated lags. Sums stop WINDOW orders after P: the coefficients decay
+    geometrically (ratio < 0.2 for sigma's choice), and beyond that they are round-off."""
+    a = np.abs(c).sum(0)
+    p = np.arange(c.shape[1])
+    tail = np.array([a[P:P + WINDOW].sum() for P in p])
+    dtail = np.array([(a * p * p)[P:P + WINDOW].sum() for P in p]) / (0.5 * hf)
+    return tail, dtail
+
+
+def _peaks(prm) -> tuple[float, float]:
+    lam = np.linspace(-12, 12, 48001) * prm.alpha
+    k = _kappa(lam, prm)
+    return float(np.abs(k).max()), float(np.abs(np.gradient(k, lam)).max())
+
+
+class _NoPlan(ValueError):
+    pass
+
+
+class Lattice:
+    """Inputs on a lattice ln(f_i / f_0) = t_i h (any order, any subset)."""
+
+    def __init__(self, f0: float, h: float, t: np.ndarray):
+        self.f0, self.h, self.t = f0, h, t
+
+
+def find_lattice(freqs: np.ndarray) -> Lattice | None:
+    if freqs.ndim != 1 or len(freqs) < 2 or not np.all(np.isfinite(freqs)) or freqs.min() <= 0:
+        return None
+    f0 = float(freqs.min())
+    y = np.log(freqs / f0)
+    ys = np.unique(y)
+    if len(ys) < 2:
+        return None
+    h = float(np.diff(ys).min())
+    t = np.rint(y / h)
+    if t.max() > 4 * len(freqs) + 64:
+        return None  # a sparse subset of a lattice: the FFT grid would be mostly empty
+    # refit h on the lattice indices, then check every input sits on it
+    h = float((t * y).sum() / (t * t).sum())
+    if np.abs(y - t * h).max() > LATTICE_TOL:
+        return None
+    return Lattice(f0, h, t.astype(np.int64))
+
+
+class Plan:
+    """sigma and P for one input lattice and one set of resonator parameters; FFT kernels cached
+    per range of source bins."""
+
+    def __init__(self, lat: Lattice, prm):
+        self.lat, self.prm = lat, prm
+        self.peak, self.dpeak = _peaks(prm)
+        span = int(lat.t.max()) + 1
+        best = None
+        # fine bins between h / 2 and 2.5 linewidths wide (narrower: more FFT, wider: more orders)
+        first = max(1, math.ceil(lat.h / (2.5 * prm.alpha)))
+        for sigma in range(first, max(first, math.ceil(2 * lat.h / prm.alpha)) + 1):
+            if sigma * span > MAX_FINE:
+                break
+            hf = lat.h / sigma
+            reach = sigma * span + 64
+            tail, dtail = _tails(coefficients(np.arange(-reach, reach + 1), hf, prm), hf)
+            ok = np.nonzero((tail <= TOL_W * self.peak) & (dtail <= TOL_GRAD * self.dpeak))[0]
+            if len(ok) == 0 or ok[0] > MAX_P:
+                continue
+            P = max(int(ok[0]), 2)
+            cost = (P + 1) * 2 * sigma * span * math.log2(2 * sigma * span + 2)
+            if best is None or cost < best[0]:
+                best = (cost, sigma, P)
+            elif sigma > best[1] + 1:
+                break
+        if best is None:
+            raise _NoPlan("the input grid is too coarse against the linewidth")
+        _, self.sigma, self.P = best
+        self.hf = lat.h / self.sigma
+        self.targets = torch.as_tensor(self.sigma * lat.t)
+        self.n_fine = int(self.targets.max()) + 1
+        self._ffts: OrderedDict = OrderedDict()
+
+    def fft(self, m_lo: int, m_hi: int):
+        """(N, Khat (P, N // 2 + 1), truncation bound summed over lags) for source bins
+        m_lo..m_hi (fine lattice indices)."""
+        key = (m_lo, m_hi)
+        hit = self._ffts.get(key)
+        if hit is not None:
+            self._ffts.move_to_end(key)
+            return hit
+        nb = m_hi - m_lo + 1
+        lags = np.arange(-m_hi, self.n_fine - m_lo)         # every lag a target - source reaches
+        c = coefficients(lags, self.hf, self.prm)
+        tail = float(np.abs(c[:, self.P:self.P + WINDOW]).sum())
+        roundoff = 1e-13 * float(np.abs(c[:, :self.P]).sum())
+        N = _fast_size(self.n_fine + nb - 1)
+        khat = torch.fft.rfft(torch.as_tensor(c[:, :self.P].T.copy()), n=N, dim=-1)
+        hit = (N, khat, tail + roundoff)
+        self._ffts[key] = hit
+        if len(self._ffts) > 8:
+            self._ffts.popitem(last=False)
+        return hit
+
+
+def _fast_size(n: int) -> int:
+    """Smallest 2^a 3^b 5^c >= n."""
+    best = 1 << (n - 1).bit_length()
+    f5 = 1
+    while f5 < best:
+        f35 = f5
+        while f35 < best:
+            v = f35
+            while v < n:
+                v *= 2
+            best = min(best, v)
+            f35 *= 3
+        f5 *= 5
+    return best
+
+
+_PLANS: OrderedDict = OrderedDict()
+
+
+def plan_for(freqs: torch.Tensor, prm) -> Plan | None:
+    key = (freqs.detach().cpu().numpy().tobytes(), prm.K_SD, prm.alpha, prm.a_sym, prm.a_asym)
+    if key in _PLANS:
+        _PLANS.move_to_end(key)
+        return _PLANS[key]
+    lat = find_lattice(freqs.detach().cpu().numpy())
+    try:
+        plan = Plan(lat, prm) if lat is not None else None
+    except _NoPlan:
+        plan = None
+    _PLANS[key] = plan
+    if len(_PLANS) > 16:
+        _PLANS.popitem(last=False)
+    return plan
+
+
+class _ChebConv(torch.autograd.Function):
+    """tau (n_out, n_res) -> W (n_out, n_in): Psi_p = scatter of s_k T_p(tau), FFT convolution
+    with the tabulated c_p, read out at the input bins. Backward: the adjoint correlation."""
+
+    @staticmethod
+    def forward(ctx, tau, bins, signs, khat, N, nb, readout, P):
+        n_out, n_res = tau.shape
+        T = [torch.ones_like(tau), tau]
+        for _ in range(2, P):
+            T.append(2.0 * tau * T[-1] - T[-2])
+        src = torch.stack(T[:P], 1).mul_(signs)                   # (n_out, P, n_res)
+        psi = tau.new_zeros(n_out, P, N)                          # zero-padded to the FFT length
+        psi.scatter_add_(2, bins[:, None, :].expand(-1, P, -1), src)
+        spec = torch.fft.rfft(psi, dim=-1).mul_(khat).sum(1)      # (n_out, F)
+        W = torch.fft.irfft(spec, n=N, dim=-1)[:, readout]
+        ctx.save_for_backward(tau, bins, signs, khat, readout)
+        ctx.N, ctx.nb, ctx.P = N, nb, P
+        return W
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad):
+        tau, bins, signs, khat, readout = ctx.saved_tensors
+        N, nb, P = ctx.N, ctx.nb, ctx.P
+        g = grad.new_zeros(grad.shape[0], N)
+        g[:, readout] = grad
+        gspec = torch.fft.rfft(g, dim=-1)
+        corr = torch.fft.irfft(gspec[:, None, :] * khat.conj(), n=N, dim=-1)[..., :nb]
+        gp = corr.gather(2, bins[:, None, :].expand(-1, P, -1))   # (n_out, P, n_res)
+        # d T_p / d tau = p U_{p-1}(tau)
+        u_prev, u = torch.zeros_like(tau), torch.ones_like(tau)
+        out = gp[:, 1] * u
+        for p in range(2, P):
+            u_prev, u = u, 2.0 * tau * u - u_prev
+            out = out + p * gp[:, p] * u
+        return out * signs, None, None, None, None, None, None, None
+
+
+def applicable(freqs: torch.Tensor, f_r: torch.Tensor) -> str | None:
+    """None if the fast path can compute W for these tensors, else the reason it cannot."""
+    if freqs.dim() != 1 or f_r.dim() != 2:
+        return "shapes: freqs must be (n_in,) and f_r (n_chains, n_res)"
+    if freqs.dtype != torch.float64 or f_r.dtype != torch.float64:
+        return "dtype: the fast path is float64"
+    if freqs.requires_grad:
+        return "trainable input frequencies"
+    if f_r.numel() == 0 or freqs.numel() < 2:
+        return "empty"
+    return None
+
+
+def chain_weights_fast(freqs: torch.Tensor, f_r: torch.Tensor, prm,
+                       signs: torch.Tensor) -> torch.Tensor | None:
+    """W (n_chains, n_in) within the computed bound, or None (and STATS['reason']) when the fast
+    path does not apply or cannot guarantee REL_TOL of max |W|."""
+    why = applicable(freqs, f_r)
+    plan = None if why else plan_for(freqs, prm)
+    if why is None and plan is None:
+        why = "input frequencies are not on a geometric lattice"
+    if why is None:
+        with torch.no_grad():
+            ok = bool(torch.isfinite(f_r).all()) and bool((f_r > 0).all())
+        if not ok:
+            why = "non-finite or non-positive resonance frequencies"
+    if why:
+        STATS["reason"] = why
+        return None
+    x = torch.log(f_r / plan.lat.f0)
+    with torch.no_grad():
+        m = torch.round(x / plan.hf)
+        m_lo, m_hi = int(m.min()), int(m.max())
+        lo = (m_lo - 8) // BUCKET * BUCKET
+        hi = -((-(m_hi + 8)) // BUCKET) * BUCKET
+        if hi - lo > 8 * plan.n_fine + 1024:
+            STATS["reason"] = "resonances spread far beyond the input band"
+            return None
+        bins = (m - lo).long()
+        occupancy = int(torch.zeros(f_r.shape[0], hi - lo + 1, dtype=torch.int32).scatter_add_(
+            1, bins.to(torch.int64), torch.ones_like(bins, dtype=torch.int32)).max())
+    N, khat, tail = plan.fft(lo, hi)
+    tau = (x - m * plan.hf) * (2.0 / plan.hf)
+    readout = plan.targets + (hi - lo)                            # + nb - 1
+    W = _ChebConv.apply(tau, bins, signs.to(tau.dtype), khat, N, hi - lo + 1, readout, plan.P)
+    bound = occupancy * tail
+    max_abs = float(W.detach().abs().max())
+    STATS["bound"], STATS["max_abs"] = bound, max_abs
+    if not bound <= REL_TOL * max_abs:
+        STATS["reason"] = f"error bound {bound:.3g} above {REL_TOL:g} x max|W| = {max_abs:.3g}"
+        return None
+    return W
