@@ -129,6 +129,24 @@ def _stray_resonators(g: nx.DiGraph, seen: set) -> None:
             raise GraphError(f"node {node!r}: resonator not on any chain of a line")
 
 
+def _per_chain(g: nx.DiGraph, sizes: list[int], layer: int, ends: list[str]) -> None:
+    """A sparse RF graph (graph attribute ``per_chain`` K) holds min(K, the layer's inputs)
+    resonators in every chain: the length its surrogate was trained with."""
+    k = g.graph["per_chain"]
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= sizes[0]:
+        raise GraphError(f"graph attribute per_chain must be an integer from 1 to the network's "
+                         f"{sizes[0]} inputs, got {k!r}")
+    want = min(k, sizes[layer - 1])
+    held = [0] * len(ends)
+    for _, a in g.nodes(data=True):
+        if a["kind"] == "resonator" and a["layer"] == layer:
+            held[a["chain"]] += 1            # chain indices were checked by _chains
+    for j, got in enumerate(held):
+        if got != want:
+            raise GraphError(f"chain {j} of layer {layer} holds {got} resonators, but the sparse "
+                             f"graph's per_chain {k} asks for {want}")
+
+
 def check_rf(g: nx.DiGraph) -> None:
     sizes = layer_sizes(g)
     _ints(g)
@@ -139,6 +157,8 @@ def check_rf(g: nx.DiGraph) -> None:
     for layer in range(1, n_layers + 1):
         line = _line(g, layer, feeders)
         ends = _chains(g, layer, line, sizes[layer], seen)
+        if "per_chain" in g.graph:
+            _per_chain(g, sizes, layer, ends)
         end_kind = "readout" if layer == n_layers else "amplifier"
         wanted = _indexed(g, end_kind, layer, sizes[layer])
         for j, (end, want) in enumerate(zip(ends, wanted)):

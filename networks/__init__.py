@@ -30,7 +30,11 @@ def get_kind(name: str) -> NetworkKind:
 
 def graph_networks() -> dict[str, NetworkKind]:
     """Graph ``network`` attribute -> the kind that compiles such graphs."""
-    return {k.graph_network: k for k in NETWORKS.values() if k.graph_network}
+    out: dict[str, NetworkKind] = {}
+    for k in NETWORKS.values():      # the first registered for a network is its default
+        if k.graph_network:
+            out.setdefault(k.graph_network, k)
+    return out
 
 
 def kind_for_graph(g: nx.DiGraph) -> NetworkKind:
@@ -41,13 +45,16 @@ def kind_for_graph(g: nx.DiGraph) -> NetworkKind:
     if network not in kinds:
         raise GraphError(f"graph attribute network is {network!r}; known networks: "
                          f"{', '.join(sorted(kinds))}")
-    return kinds[network]
+    # several kinds may export one network: the last registered that claims the graph
+    claiming = [k for k in NETWORKS.values() if k.graph_network == network and k.claims_graph(g)]
+    return claiming[-1] if claiming else kinds[network]
 
 
 # built-in kinds: one import each registers them
 from . import rf  # noqa: E402,F401  (first: the default kind)
 from . import dynamical  # noqa: E402,F401
 from . import rfcnn  # noqa: E402,F401
+from . import sparse  # noqa: E402,F401
 
 __all__ = ["CosimOptions", "KindError", "NETWORKS", "NetworkKind", "get_kind", "graph_networks",
            "kind_for_graph", "register_network", "to_graph"]

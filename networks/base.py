@@ -82,11 +82,21 @@ class NetworkKind:
     def to_graph(self, model: nn.Module) -> nx.DiGraph:
         raise self._no_devices()
 
+    def claims_graph(self, g: nx.DiGraph) -> bool:
+        """Whether a graph of this kind's ``graph_network`` is this kind's: when several kinds
+        export one network (a sparse RF graph is an RF graph), the last registered that claims
+        a graph handles it."""
+        return True
+
     def check_graph(self, g: nx.DiGraph) -> None:
         """Structural checks beyond the schema (the compiler's assumptions); raise GraphError."""
 
     def describe_graph(self, g: nx.DiGraph) -> str:
         return f"{g.number_of_nodes()} devices"
+
+    def export_extras(self, model: nn.Module, g: nx.DiGraph, graph_path: str) -> list[str]:
+        """What ``export`` also writes beside the graph (reports, plots): one line each."""
+        return []
 
     def compile(self, g: nx.DiGraph, X: np.ndarray, opts: CosimOptions, title: str = ""):
         """The netlist of the first samples of X (the example and ``export --netlist`` deck)."""

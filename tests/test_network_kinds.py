@@ -17,6 +17,7 @@ from .conftest import requires_ngspice
 # the tiny shapes each kind trains at; a registered kind missing here fails the completeness test
 TINY = {"rf": (16, 4, 3), "mlp": (16, 4, 3), "stno": (4, 5, 3), "ctrnn": (4, 5, 3),
         "rfcnn": (16, 4, 3), "cnn": (16, 4, 3)}  # conv: one 3x3 filter, 2x2 positions
+TINY.update({"sparse": (16, 4, 3), "sparse-mlp": (16, 4, 3)})  # 10 resonators per chain, 4 hidden
 
 
 def _config(kind, sizes):

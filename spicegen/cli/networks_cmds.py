@@ -59,6 +59,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         net = kind.compile(g, X, cosim_options(args), title=os.path.basename(args.netlist))
     schema.save(g, args.out)
     print(f"wrote {args.out}: {kind.describe_graph(g)}")
+    for line in kind.export_extras(model, g, args.out):
+        print(line)
     if net is not None:
         net.write(args.netlist)
         print(f"wrote {args.netlist}: netlist of the first {net.n_samples} test samples")
