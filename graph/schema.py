@@ -61,7 +61,7 @@ SCHEMA = "spintronic-graph/1"
 # from them (a graph file is a colleague's file too: "sizes" of 100000,100000,10 or 10**9 steps must
 # be a message, not a memory error or a netlist of gigabytes). Generous for real use: an MNIST
 # network 784-128-10 has about 10**5 resonators, a digit fed pixel by pixel 784 steps.
-MAX_LAYERS = 1_000              # layers in the graph attribute "sizes" (inputs included)
+MAX_LAYERS = 1_000              # layers of devices ("sizes" holds one more width: the inputs)
 MAX_CONNECTIONS = 5_000_000     # resonators, or weights (recurrent ones included), per graph
 MAX_TIME_POINTS = 10_000_000    # fixed time steps of one transient netlist (one sample must fit)
 MAX_INPUT_LEVELS = 2_000_000    # stimulus values one netlist holds as PWL points (~80 MB of text)

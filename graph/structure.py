@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import networkx as nx
 
-from .schema import GraphError, layer_sizes
+from .schema import GraphError, device_of, layer_sizes
 
 _INT_FIELDS = ("layer", "index", "chain", "position", "orientation")
 # the link of every edge, by the kinds of the devices it connects
@@ -182,6 +182,25 @@ def check_rf(g: nx.DiGraph) -> None:
                              f"(amplifiers and STNOs sit in hidden layers, read-outs in the last)")
 
 
+def _shared_neuron_params(g: nx.DiGraph) -> None:
+    """The compiler and the surrogate integrate every neuron with one set of STNO parameters (all
+    but its channel f0): a neuron that differed would silently be simulated as the first one."""
+    device = device_of("neuron")
+    shared = [f for f in device.graph_fields if f not in device.per_device_fields]
+    neurons = sorted((a["layer"], a["index"], node) for node, a in g.nodes(data=True)
+                     if a["kind"] == "neuron")
+    if not neurons:
+        return
+    first = g.nodes[neurons[0][2]]
+    for *_, node in neurons[1:]:
+        a = g.nodes[node]
+        for name in shared:
+            if a[name] != first[name]:
+                raise GraphError(f"node {node!r} (neuron): STNO parameter {name} = {a[name]!r} "
+                                 f"differs from {neurons[0][2]!r}'s {first[name]!r}; the neurons "
+                                 f"of a dynamical network share every STNO parameter but f0")
+
+
 def check_dynamical(g: nx.DiGraph) -> None:
     sizes = layer_sizes(g)
     _ints(g)
@@ -201,6 +220,7 @@ def check_dynamical(g: nx.DiGraph) -> None:
                                      f"neuron {want!r}")
         below = neurons
     _stray_resonators(g, seen)
+    _shared_neuron_params(g)
     for a, b, attrs in g.edges(data=True):
         if attrs.get("link") != "weight":
             continue

@@ -68,6 +68,11 @@ class NetworkKind:
     def make_model(self, sizes: tuple[int, ...], seed: int = 0, config: Any = None) -> nn.Module:
         raise NotImplementedError
 
+    def connections(self, sizes: tuple[int, ...]) -> int:
+        """Weights (or resonators) a network of ``sizes`` holds: what a checkpoint's stated sizes
+        are held to (``MAX_CONNECTIONS``) before its model is built."""
+        return sum(a * b for a, b in zip(sizes, sizes[1:]))
+
     def config_to_dict(self, model: nn.Module) -> dict:
         return model.config.to_dict()
 

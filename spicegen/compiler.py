@@ -279,6 +279,13 @@ def compile_rf(g: nx.DiGraph, x: np.ndarray, settle_tau: float = 12.0,
         raise CompileError(f"an rf sample must be {sizes[0]} finite values >= 0, got shape {x.shape}")
     res_nodes = [a for _, a in g.nodes(data=True) if a["kind"] == "resonator"]
     res_prm = schema.resonator_params(res_nodes[0])
+    # one mtj_prec subcircuit holds every resonator's parameters but f_r: a resonator that
+    # differed would silently be simulated with the first one's
+    first = tuple(res_nodes[0][f] for f in _SHARED)
+    for node, a in g.nodes(data=True):
+        if a["kind"] == "resonator" and tuple(a[f] for f in _SHARED) != first:
+            raise CompileError(f"node {node!r} (resonator): rf fidelity takes one set of resonator "
+                               f"parameters (all but f_r) per network, and this one's differ")
     stno_nodes = [a for _, a in g.nodes(data=True) if a["kind"] == "stno"]
     freqs = [g.nodes[s]["frequency"] for s in schema.sources(g, 1)]
     freqs += [a["f0"] + max(a["N"], 0) / stno.TWO_PI for a in stno_nodes]

@@ -51,6 +51,16 @@ def _umask() -> int:
     return mask
 
 
+def _is_pickle(blob: bytes) -> bool:
+    """torch.save's zip, or a pickle of protocol 2 to 5 (PROTO and its version byte), and not a
+    safetensors file (length, then its JSON header's "{"): a damaged safetensors checkpoint whose
+    header length has 0x80 as its low byte is not called a pickle."""
+    if blob[8:9] == b"{":
+        return False
+    return blob[:4] == _ZIP_MAGIC or (blob[:1] == _PICKLE_MAGIC and
+                                      blob[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"))
+
+
 def read(path: str) -> tuple[dict, dict[str, torch.Tensor]]:
     """The metadata and tensors of a checkpoint; never executes anything found in the file."""
     from safetensors import SafetensorError
@@ -63,13 +73,16 @@ def read(path: str) -> tuple[dict, dict[str, torch.Tensor]]:
         raise CheckpointError(f"no checkpoint at {path}") from None
     except IsADirectoryError:
         raise CheckpointError(f"{path} is a folder, not a checkpoint") from None
+    except OSError as exc:            # unreadable: permissions, a device, an I/O error
+        raise CheckpointError(f"cannot read the checkpoint {path}: "
+                              f"{exc.strerror or type(exc).__name__}") from None
     try:
         tensors = load(blob)
         header_len = int.from_bytes(blob[:8], "little")
         header = json.loads(blob[8:8 + header_len])
         meta = json.loads(header["__metadata__"][_META_KEY])
     except (SafetensorError, ValueError, KeyError, TypeError, OverflowError) as exc:
-        if blob[:4] == _ZIP_MAGIC or blob[:1] == _PICKLE_MAGIC:
+        if _is_pickle(blob):
             raise CheckpointError(
                 f"{path} is a pickle (torch.save) file, which can run code when opened; it was "
                 f"not unpickled. Checkpoints of this toolkit are safetensors files: retrain, or "

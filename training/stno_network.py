@@ -128,13 +128,17 @@ class DynamicalConfig(DictConfig):
 
     @property
     def tau_min(self) -> float:
-        """Fastest relaxation time: at the upper current clamp."""
-        return 1.0 / (2.0 * self.stno.Gg * (self.stno.I_max_ratio - 1.0))
+        """Fastest relaxation time: at the upper current clamp (inf when the clamp is at or below
+        threshold: nothing relaxes)."""
+        rate = 2.0 * self.stno.Gg * (self.stno.I_max_ratio - 1.0)
+        return 1.0 / rate if rate > 0 else math.inf
 
     @property
     def tau_bias(self) -> float:
-        """Relaxation time at the initial drive: the memory the guideline plot refers to."""
-        return 1.0 / (2.0 * self.stno.Gg * abs(self.bias_init - 1.0))
+        """Relaxation time at the initial drive: the memory the guideline plot refers to (inf
+        at the threshold itself)."""
+        rate = 2.0 * self.stno.Gg * abs(self.bias_init - 1.0)
+        return 1.0 / rate if rate > 0 else math.inf
 
     def check_time_step(self) -> None:
         """Warn when the step is too coarse for the neurons: a substep longer than the fastest tau
