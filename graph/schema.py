@@ -62,7 +62,8 @@ SCHEMA = "spintronic-graph/1"
 # be a message, not a memory error or a netlist of gigabytes). Generous for real use: an MNIST
 # network 784-128-10 has about 10**5 resonators, a digit fed pixel by pixel 784 steps.
 MAX_LAYERS = 1_000              # layers of devices ("sizes" holds one more width: the inputs)
-MAX_CONNECTIONS = 5_000_000     # resonators, or weights (recurrent ones included), per graph
+MAX_CONNECTIONS = 5_000_000     # resonators of an rf graph, weights of a dynamical one (recurrent
+                                # included), as its sizes imply: the compilers write a card for each
 MAX_TIME_POINTS = 10_000_000    # fixed time steps of one transient netlist (one sample must fit)
 MAX_INPUT_LEVELS = 2_000_000    # stimulus values one netlist holds as PWL points (~80 MB of text)
 MAX_SUBSTEPS = 10_000           # surrogate substeps per input step (8 is usual): 10**4 resolves
@@ -146,6 +147,12 @@ def validate(g: nx.DiGraph) -> None:
     if g.graph.get("schema") != SCHEMA:
         raise GraphError(f"graph schema is {g.graph.get('schema')!r}, expected {SCHEMA!r}")
     sizes = layer_sizes(g)
+    if g.graph.get("network") == "rf":
+        # dense chains (a sparse graph's too, for its compiler): one card per input and chain
+        connections = sum(a * b for a, b in zip(sizes, sizes[1:]))
+        if connections > MAX_CONNECTIONS:
+            raise GraphError(f"graph attribute 'sizes' {g.graph['sizes']!r} asks for "
+                             f"{connections:,} resonators; the limit is {MAX_CONNECTIONS:,}")
     # every node's kind and parameters first: the port checks below look at neighbours
     # resonators of a layer usually share every parameter but f_r: check each combination once
     checked: dict[tuple, str | None] = {}
@@ -311,10 +318,9 @@ def layer_sizes(g: nx.DiGraph) -> list[int]:
     sizes = [int(p) for p in parts]
     if len(sizes) < 2 or min(sizes) < 1:
         raise GraphError(f"graph attribute 'sizes' needs >= 2 positive widths, got {sizes}")
-    connections = sum(a * b for a, b in zip(sizes, sizes[1:]))
-    if connections > MAX_CONNECTIONS:
-        raise GraphError(f"graph attribute 'sizes' {text!r} asks for {connections:,} resonators "
-                         f"or weights; the limit is {MAX_CONNECTIONS:,}")
+    if max(sizes) > MAX_CONNECTIONS:
+        raise GraphError(f"graph attribute 'sizes' asks for a layer of {max(sizes):,}; the limit "
+                         f"is {MAX_CONNECTIONS:,}")
     return sizes
 
 

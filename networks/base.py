@@ -70,7 +70,8 @@ class NetworkKind:
 
     def connections(self, sizes: tuple[int, ...]) -> int:
         """Weights (or resonators) a network of ``sizes`` holds: what a checkpoint's stated sizes
-        are held to (``MAX_CONNECTIONS``) before its model is built."""
+        are held to (``checkpoints.MAX_PARAMETERS``) before its model is built. A kind whose
+        layers are not dense (convolutions) overrides it."""
         return sum(a * b for a, b in zip(sizes, sizes[1:]))
 
     def config_to_dict(self, model: nn.Module) -> dict:
