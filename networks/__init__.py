@@ -53,6 +53,7 @@ def kind_for_graph(g: nx.DiGraph) -> NetworkKind:
 # built-in kinds: one import each registers them
 from . import rf  # noqa: E402,F401  (first: the default kind)
 from . import dynamical  # noqa: E402,F401
+from . import dw  # noqa: E402,F401
 from . import rfcnn  # noqa: E402,F401
 from . import sparse  # noqa: E402,F401
 

@@ -88,6 +88,11 @@ class CosimResult:
         }
 
 
+#: optional report sections: a key of the report dict -> the lines that format it (a kind whose
+#: co-simulation says more than the lines below registers one; ``format_report`` appends them)
+REPORT_SECTIONS: dict = {}
+
+
 def format_report(rep: dict) -> str:
     lines = [f"samples                 {rep['samples']}",
              f"surrogate accuracy      {100 * rep['surrogate_accuracy']:.2f} %",
@@ -98,9 +103,16 @@ def format_report(rep: dict) -> str:
         if rep.get("unit", "V") == "V":
             lines.append(f"layer {layer['layer']} chain voltage error: max "
                          f"{1e6 * layer['max_error_V']:.3f} uV, mean {1e6 * layer['mean_error_V']:.3f} uV")
-        else:
+        elif rep.get("unit") == "p":
             lines.append(f"layer {layer['layer']} STNO power error (normalised p): max "
                          f"{layer['max_error_p']:.2e}, mean {layer['mean_error_p']:.2e}")
+        else:
+            unit = rep["unit"]
+            lines.append(f"layer {layer['layer']} output error ({unit}): max "
+                         f"{layer[f'max_error_{unit}']:.3g}, mean {layer[f'mean_error_{unit}']:.3g}")
+    for key, section in REPORT_SECTIONS.items():
+        if key in rep:
+            lines += section(rep[key])
     return "\n".join(lines)
 
 

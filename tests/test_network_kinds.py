@@ -17,6 +17,7 @@ from .conftest import requires_ngspice
 # the tiny shapes each kind trains at; a registered kind missing here fails the completeness test
 TINY = {"rf": (16, 4, 3), "mlp": (16, 4, 3), "stno": (4, 5, 3), "ctrnn": (4, 5, 3),
         "rfcnn": (16, 4, 3), "cnn": (16, 4, 3)}  # conv: one 3x3 filter, 2x2 positions
+TINY.update({"dw": (16, 3), "dw_meanfield": (16, 3), "dw_perceptron": (16, 3)})  # one layer
 TINY.update({"sparse": (16, 4, 3), "sparse-mlp": (16, 4, 3)})  # 10 resonators per chain, 4 hidden
 
 
@@ -24,6 +25,10 @@ def _config(kind, sizes):
     if kind in ("stno", "ctrnn"):
         from spintronic.training.stno_network import DynamicalConfig
         return DynamicalConfig(sizes=sizes, steps=4, substeps=4)
+    if kind.startswith("dw"):
+        # many reads: the circuit's and the surrogate's independent draws must pick one class
+        from spintronic.networks.dw import DWConfig
+        return DWConfig(sizes=sizes, reads=1024)
     return None
 
 
