@@ -24,7 +24,8 @@ frequency on its line, the Lorentzian tails included):
 
 Graph: one node per input source (``reuse``: per fan-out copy), rf line, resonator (with its
 ``filter``, ``tap``, shared ``detuning`` and the frequency ``f_serve`` it serves), amplifier, STNO
-and read-out. Netlist, read-back, crosstalk and co-simulation: ``spicegen.rfcnn_netlist``.
+and read-out. Netlist, read-back and co-simulation: ``spicegen.rfcnn_netlist``; crosstalk figures,
+one line at carrier level and the sequential arrangement: ``spicegen.rfcnn_analysis``.
 """
 from __future__ import annotations
 
@@ -168,8 +169,11 @@ class RFCNN(nn.Module):
         """(filters, positions, k^2 resonators, line channels) V/W: each resonator's signed
         rectification of every channel on its line (its own and the crosstalk)."""
         f_r = self.resonance_frequencies(detuning)
+        if detuning is None and self.config.arrangement == "reuse":
+            f_r = f_r[:, :1]        # every position's chain is the same: compute one, expand
         g = resonator.lorentzian(self.f_line[None, None, None, :], f_r[..., None],
                                  self.config.resonator)
+        g = g.expand(-1, len(self.serve), -1, -1)
         keep = self.tap_sign[None, :] * (self.valid if self.config.arrangement == "shared-line"
                                          else torch.ones_like(self.valid))
         return g * keep[None, :, :, None]
@@ -366,7 +370,7 @@ class RFCNNKind(_ConvKind):
         check_rfcnn(g)
 
     def describe_graph(self, g):
-        from spicegen.rfcnn_netlist import crosstalk_report
+        from spicegen.rfcnn_analysis import crosstalk_report
         kinds = [a["kind"] for _, a in g.nodes(data=True)]
         lines = ", ".join(f"layer {r['layer']}: {r['lines']} line(s) of up to "
                           f"{r['channels']} channels {r['spacing_linewidths']:.2f} linewidths "
@@ -375,6 +379,11 @@ class RFCNNKind(_ConvKind):
         return (f"{g.number_of_nodes()} devices ({kinds.count('resonator')} resonators, "
                 f"{kinds.count('stno')} STNOs, {kinds.count('rf_line')} lines, "
                 f"{kinds.count('input')} sources); {lines}")
+
+    def crosstalk_line(self, g, layer, inputs=None, chains=None):
+        """``spicegen crosstalk --graph``: picked chains of one line and its picked sources."""
+        from spicegen.rfcnn_analysis import crosstalk_line
+        return crosstalk_line(g, layer, inputs, chains)
 
     def compile(self, g, X, opts: CosimOptions, title=""):
         from spicegen.rfcnn_netlist import compile_rfcnn

@@ -336,51 +336,6 @@ def graph_forward(g: nx.DiGraph, X: np.ndarray) -> list[np.ndarray]:
     return [v1, hidden @ W2.T + b2]
 
 
-# ------------------------------------------------------------------------- crosstalk
-
-def crosstalk_report(g: nx.DiGraph) -> list[dict]:
-    """Per layer: lines, channels per line, the smallest channel spacing (linewidths), the plan's
-    crosstalk (a resonator at its peak, +1 linewidth above its channel, against the nearest other
-    channel), and the trained worst: the largest |weight| a resonator gives a channel it does not
-    serve, as a fraction of the largest |weight| any resonator gives the channel it serves."""
-    rows = []
-    for layer in (1, 2):
-        chains = layer_chains(g, layer)
-        by_line: dict = {}
-        for line, path, _ in chains:
-            by_line.setdefault(line, []).append(path)
-        spacing, plan, on_max, off = math.inf, 0.0, 0.0, (0.0, None, None)
-        channels = 0
-        for line, paths in by_line.items():
-            srcs, _, f, _ = line_sources(g, line)
-            prm = schema.resonator_params(g.nodes[paths[0][0]])
-            order = np.argsort(f)
-            fs = f[order]
-            channels = max(channels, len(fs))
-            if len(fs) > 1:
-                spacing = min(spacing, float(np.min(np.diff(fs) / (prm.alpha * fs[:-1]))))
-                peak = torch.tensor(fs * (1 + prm.alpha))       # each channel's resonator at +1
-                ft = torch.tensor(fs)
-                g_all = resonator.lorentzian(ft[None, :], peak[:, None], prm).abs().numpy()
-                diag = np.diag(g_all).copy()
-                np.fill_diagonal(g_all, 0.0)
-                plan = max(plan, float((g_all.max(1) / diag).max()))
-            for path in paths:
-                w = np.abs(_rectification(g, path, f))
-                serve = np.array([g.nodes[r].get("f_serve", np.nan) for r in path])
-                target = np.isclose(f[None, :], serve[:, None], rtol=1e-12, atol=0.0)
-                on_max = max(on_max, float(np.where(target, w, 0.0).max()))
-                w_off = np.where(target, 0.0, w)
-                k, i = np.unravel_index(int(np.argmax(w_off)), w_off.shape)
-                if w_off[k, i] > off[0]:
-                    off = (float(w_off[k, i]), path[k], srcs[i])
-        rows.append({"layer": layer, "lines": len(by_line), "channels": channels,
-                     "spacing_linewidths": spacing, "plan_crosstalk": plan,
-                     "worst_crosstalk": off[0] / on_max if on_max > 0 else math.inf,
-                     "worst_resonator": off[1], "worst_source": off[2]})
-    return rows
-
-
 # ------------------------------------------------------------------------- netlist, cosim
 
 def compile_rfcnn(g: nx.DiGraph, X: np.ndarray, window: float = 200e-9, rise: float = 1e-9,

@@ -15,6 +15,7 @@ from spintronic.graph import schema
 from spintronic.graph.schema import GraphError
 from spintronic.models import resonator
 from spintronic.networks.rfcnn import CNN, RFCNN, RFCNNConfig
+from spicegen import rfcnn_analysis as ra
 from spicegen import rfcnn_netlist as rn
 
 from .conftest import requires_ngspice
@@ -188,7 +189,7 @@ def test_crosstalk_report_gives_the_plans_spacing():
         model = RFCNN(_config(arrangement), seed=0)
         c = model.config
         g = networks.get_kind("rfcnn").to_graph(model)
-        rows = rn.crosstalk_report(g)
+        rows = ra.crosstalk_report(g)
         f = c.line_frequencies()
         want = float(np.min(np.diff(f) / (c.resonator.alpha * f[:-1])))
         assert rows[0]["spacing_linewidths"] == pytest.approx(want, rel=1e-12)
@@ -264,3 +265,33 @@ def test_tiny_compile_and_cosim_agree(arrangement, trained, digits):
     for s, c in zip(res.surrogate, res.circuit):
         assert np.abs(s - c).max() < 20e-6
     assert math.isfinite(rep["seconds"])
+
+
+def test_crosstalk_line_picks_one_line_and_the_channels_its_resonators_serve(trained):
+    kind = networks.get_kind("rfcnn")
+    g = kind.to_graph(trained["reuse"])
+    c = trained["reuse"].config
+    line = ra.crosstalk_line(g, 1, single=True)
+    # the middle one of the patches clear of the padding (stride 2, padding 1: 4 of 16)
+    assert line["line"] == "L1.line10"
+    np.testing.assert_array_equal(line["freqs"], c.line_frequencies())
+    # one single-resonator chain per tap, each serving its own tap's channel
+    assert line["served"] == list(range(c.kernel ** 2)) * min(4, c.filters)
+    with pytest.raises(ValueError, match="sit on 2 lines"):
+        kind.crosstalk_line(g, 1, chains=[0, 1])
+    g = kind.to_graph(trained["shared-line"])
+    line = ra.crosstalk_line(g, 1, single=True)
+    served = [line["freqs"][i] for i in line["served"]]
+    assert -1 not in line["served"] and len(line["freqs"]) > len(set(served))  # + neighbours
+
+
+@requires_ngspice
+def test_sequential_arrangement_gives_the_parallel_convolution(trained, digits):
+    g = networks.get_kind("rfcnn").to_graph(trained["reuse"])
+    rep = ra.run_sequential(g, digits.X_test[:2], slot=200e-9)
+    assert rep["chain_error_V"] < 1e-9          # the chain is instantaneous in the envelope
+    assert rep["power_error"] < 1e-4            # and the STNO settles within a slot
+    assert rep["resonators"] * trained["reuse"].config.positions == rep["parallel_resonators"]
+    with pytest.raises(ValueError, match="needs a reuse graph"):
+        ra.compile_sequential(networks.get_kind("rfcnn").to_graph(trained["shared-line"]),
+                              digits.X_test[:1])

@@ -82,10 +82,16 @@ def _crosstalk_setup(args: argparse.Namespace):
     from spintronic.models import stno
 
     from ..compiler import source_frequency, source_power_scale
-    g, _ = load_graph(args.graph)
+    g, kind = load_graph(args.graph)
     _layer(g, args.layer)
     if g.graph.get("network") != "rf":
-        raise ValueError("crosstalk needs an RF graph (resonator chains)")
+        # a kind with resonator lines of its own says which sources and chains share a line
+        pick = getattr(kind, "crosstalk_line", None)
+        if pick is None:
+            raise ValueError("crosstalk needs an RF graph (resonator chains)")
+        c = pick(g, args.layer, args.inputs, args.chain_index)
+        return xt.CrosstalkSetup(c["freqs"], c["powers"], c["chains"], c["orientations"],
+                                 prm=c["prm"], lp_ratio=args.lp_ratio)
     srcs = schema.sources(g, args.layer)
     chains = schema.chains(g, args.layer)
     inputs = args.inputs or list(range(min(4, len(srcs))))

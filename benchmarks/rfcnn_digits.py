@@ -1,0 +1,129 @@
+"""Benchmark of RF convolutional networks (kind rfcnn) beside the software CNN of the same shape.
+
+    .venv/bin/python benchmarks/rfcnn_digits.py                   # digits, 3 seeds, both plans
+    .venv/bin/python benchmarks/rfcnn_digits.py --seeds 5 --epochs 40
+    .venv/bin/python benchmarks/rfcnn_digits.py --data mnist:/usr/share/datasets/fashion-mnist \
+        --pool 2 --kernel 4 --stride 2 --seeds 1 --epochs 5 --arrangements reuse   # Fashion 14x14
+
+For each arrangement (shared-line, reuse): test accuracy over seeds, seconds per epoch, the
+frequency plan (channel spacing in linewidths, the plan's and the trained network's worst
+crosstalk), device counts, and the envelope co-simulation of the whole test set (or --cosim-limit
+samples) of the seed-0 network: time, circuit and surrogate accuracy, argmax agreement. The
+software CNN (same filters, stride, padding, dense head) trains on the same seeds. Targets
+(issue 14): within 1 pp of the CNN; co-simulation >= 99 % agreement. Run it alone (`uptime`).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from spicegen.rfcnn_analysis import crosstalk_report  # noqa: E402
+from spicegen.rfcnn_netlist import conv_side, cosim_rfcnn  # noqa: E402
+from spintronic.networks import get_kind  # noqa: E402
+from spintronic.networks.checkpoints import make_model  # noqa: E402
+from spintronic.networks.rfcnn import RFCNNConfig  # noqa: E402
+from spintronic.training.datasets import load  # noqa: E402
+from spintronic.training.trainer import TrainConfig, train  # noqa: E402
+
+
+def train_seeds(kind: str, config: RFCNNConfig, data, seeds: int, epochs: int, lr: float):
+    out = []
+    for seed in range(seeds):
+        model = make_model(kind, config.sizes, seed, config)
+        result = train(model, data, TrainConfig(epochs=epochs, lr=lr, seed=seed,
+                                                patience=epochs))
+        first = (model(torch.as_tensor(data.X_test[:100])).argmax(1).numpy()
+                 == data.y_test[:100]).mean()
+        out.append((model, result, first))
+        print(f"  {kind:6s} {config.arrangement if kind == 'rfcnn' else '':11s} seed {seed}: "
+              f"test {100 * result.test_accuracy:.2f} % (first 100: {100 * first:.0f} %), "
+              f"{result.seconds_per_epoch:.2f} s/epoch", flush=True)
+    acc = np.array([r.test_accuracy for _, r, _ in out]) * 100
+    print(f"{kind} {config.arrangement if kind == 'rfcnn' else ''}: test accuracy "
+          f"{acc.mean():.2f} +- {acc.std():.2f} % over {seeds} seed(s), "
+          f"{np.mean([r.seconds_per_epoch for _, r, _ in out]):.2f} s/epoch", flush=True)
+    return out, acc
+
+
+def hardware(model, data, limit, workers: int) -> dict:
+    kind = get_kind("rfcnn")
+    g = kind.to_graph(model)
+    kind.check_graph(g)
+    kinds = [a["kind"] for _, a in g.nodes(data=True)]
+    print(f"  devices: {kind.describe_graph(g).split(';')[0]}")
+    for r in crosstalk_report(g):
+        print(f"  layer {r['layer']}: {r['lines']} line(s), up to {r['channels']} channels, "
+              f"spacing {r['spacing_linewidths']:.2f} linewidths; crosstalk of the plan "
+              f"(resonator at its peak vs the nearest channel) {100 * r['plan_crosstalk']:.1f} %,"
+              f" trained worst off-target {100 * r['worst_crosstalk']:.1f} % of the largest "
+              f"weight ({r['worst_resonator']} from {r['worst_source']})")
+    X, y = data.X_test[:limit], data.y_test[:limit]
+    res = cosim_rfcnn(g, X, y, workers=workers)
+    rep = res.report()
+    print(f"  co-simulation of {rep['samples']} test samples: {rep['seconds']:.1f} s "
+          f"({rep['ngspice_runs']} ngspice runs, {workers} workers); surrogate "
+          f"{100 * rep['surrogate_accuracy']:.2f} %, circuit {100 * rep['circuit_accuracy']:.2f} "
+          f"%, argmax agreement {100 * rep['argmax_agreement']:.2f} %, max error layer 1 "
+          f"{1e9 * rep['layers'][0]['max_error_V']:.3g} nV, outputs "
+          f"{1e9 * rep['layers'][1]['max_error_V']:.3g} nV", flush=True)
+    return {"resonators": kinds.count("resonator"), **rep}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", default="digits")
+    ap.add_argument("--pool", type=int, default=1, help="mnist: average-pool factor")
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--epochs", type=int, default=30)
+    ap.add_argument("--filters", type=int, default=4)
+    ap.add_argument("--kernel", type=int, default=3)
+    ap.add_argument("--stride", type=int, default=1)
+    ap.add_argument("--padding", type=int, default=0)
+    ap.add_argument("--arrangements", nargs="+", default=["shared-line", "reuse"])
+    ap.add_argument("--lr", type=float, default=0.03, help="rfcnn learning rate")
+    ap.add_argument("--cnn-lr", type=float, default=0.01)
+    ap.add_argument("--cosim-limit", type=int, help="co-simulate only the first N test samples")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1, help="torch threads")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    print(f"load: {os.getloadavg()[0]:.2f} (1-min average at start), torch threads "
+          f"{args.threads}")
+    data = load(args.data, pool=args.pool) if args.data.startswith("mnist:") else load(args.data)
+    print(data.summary())
+    side = int(round(data.n_features ** 0.5))
+    out = conv_side(side, args.kernel, args.stride, args.padding)
+    shape = dict(side=side, filters=args.filters, kernel=args.kernel, stride=args.stride,
+                 padding=args.padding)
+    sizes = (side * side, args.filters * out * out, data.n_classes)
+    print(f"shape: {args.filters} filters {args.kernel}x{args.kernel}, stride {args.stride}, "
+          f"padding {args.padding} on {side}x{side}: sizes {sizes}")
+    _, cnn_acc = train_seeds("cnn", RFCNNConfig(sizes=sizes, **shape), data, args.seeds,
+                             args.epochs, args.cnn_lr)
+    summary = []
+    for arrangement in args.arrangements:
+        config = RFCNNConfig(sizes=sizes, arrangement=arrangement, **shape)
+        runs, acc = train_seeds("rfcnn", config, data, args.seeds, args.epochs, args.lr)
+        start = time.perf_counter()
+        hw = hardware(runs[0][0], data, args.cosim_limit, args.workers)
+        summary.append((arrangement, acc, runs[0][2], hw, time.perf_counter() - start))
+    print("\nsummary (mean +- std over seeds; hardware figures of seed 0):")
+    print(f"  cnn          {cnn_acc.mean():.2f} +- {cnn_acc.std():.2f} %")
+    for arrangement, acc, first, hw, _ in summary:
+        print(f"  rfcnn {arrangement:11s} {acc.mean():.2f} +- {acc.std():.2f} % "
+              f"({acc.mean() - cnn_acc.mean():+.2f} pp vs cnn); first 100: {100 * first:.0f} %; "
+              f"{hw['resonators']} resonators; circuit {100 * hw['circuit_accuracy']:.2f} %, "
+              f"agreement {100 * hw['argmax_agreement']:.2f} % on {hw['samples']} in "
+              f"{hw['seconds']:.1f} s")
+    print(f"load: {os.getloadavg()[0]:.2f} (1-min average at the end)")
+
+
+if __name__ == "__main__":
+    main()
