@@ -49,6 +49,9 @@ class Topology:
             # resonators of one chain on an input another resonator of that chain already serves
             "doubled": int(on.sum()) - len(pairs),
             "migrated": None if self.initial is None else int((self.nearest != self.initial).sum()),
+            # how far, in channels: the median over every resonator
+            "median_shift": None if self.initial is None else
+            float(np.median(np.abs(self.nearest - self.initial))),
         }
 
     def summary(self) -> str:
@@ -58,7 +61,8 @@ class Topology:
                 f"served, {c['doubled']} doubled within a chain), {c['between_channels']} sit "
                 f"between channels")
         if c["migrated"] is not None:
-            text += f"; {c['migrated']} migrated from their initial channel"
+            text += (f"; {c['migrated']} migrated from their initial channel (median shift "
+                     f"{c['median_shift']:g} channels)")
         return text
 
 
