@@ -313,7 +313,8 @@ class DWKind(_DWKinds):
                           title=title)
 
     def cosim(self, g, X, y, opts: CosimOptions):
-        from spicegen.dw_netlist import cosim_dw, read_graph
+        from spicegen.dw_cosim import cosim_dw
+        from spicegen.dw_netlist import read_graph
         if opts.fidelity == "rf":
             raise ValueError("dw networks have no carrier: their circuit is the same at both "
                              "fidelities; drop --fidelity rf")

@@ -23,8 +23,8 @@ def plot_cosim(result, out_dir: str) -> list[str]:
     paths = []
     rep = result.report()
     # RF networks score with chain voltages (shown in mV), dynamical ones with STNO powers
-    scale, what = (1e3, "output chain voltage (mV)") if result.unit == "V" else \
-        (1.0, "output STNO power p")
+    scale, what = {"V": (1e3, "output chain voltage (mV)"), "p": (1.0, "output STNO power p")
+                   }.get(result.unit, (1.0, f"output {result.unit}"))
     s, c = result.surrogate[-1] * scale, result.circuit[-1] * scale
     fig, ax = plt.subplots(figsize=(5, 5))
     ax.plot(s.ravel(), c.ravel(), ".", ms=2, color="k", alpha=0.4)
@@ -71,4 +71,7 @@ def plot_cosim(result, out_dir: str) -> list[str]:
         paths.append(os.path.join(out_dir, "waveforms.png"))
         fig.savefig(paths[-1], dpi=110)
         plt.close(fig)
+    extra = getattr(result, "extra_plots", None)   # a kind's own figures (dw: distributions)
+    if extra is not None:
+        paths += extra(out_dir)
     return paths

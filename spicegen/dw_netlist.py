@@ -21,6 +21,8 @@ Read-back maps the currents onto the surrogate's logits exactly: at the middle o
 logit is the mean of its N reads, ``Y_j = sum_i J_ij + b_j``. ``Y_jk - b_j`` must be a whole count:
 its largest deviation is reported as the read-out residual.
 
+Monte-Carlo co-simulation and its report: :mod:`spicegen.dw_cosim`.
+
 Read slot 0 of every run is idle: ngspice's operating point at t = 0 holds the random source's DC
 value, not a draw (as the device twin notes).
 """
@@ -28,12 +30,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import time
 
 import networkx as nx
 import numpy as np
 import torch
-from scipy import stats
 
 from spintronic.graph import schema
 from spintronic.graph.schema import GraphError
@@ -43,14 +43,12 @@ from spintronic.models.params import spice_number as num
 from .compiler import Netlist, _comment
 from .crossbar import CrossbarConfig
 from .crossbar.topology import _KINDS, _build_circuit
-from .cosim import REPORT_SECTIONS, CosimResult, run_chunks
 from .deck import Deck, Options, Tran
 
 NETWORK = "dw"
 MAX_READS = 1 << 16              # reads per sample: 2**16 keeps a sample's netlist time under control
 P_TOLERANCE = 1e-9               # stored p against p(w) recomputed from the graph's w
 SHARED = ("x0", "dx", "a", "t_read", "G_P", "G_AP")     # one value for every synapse of a graph
-Z99 = stats.norm.ppf(0.995)
 
 
 class DWInputError(ValueError):
@@ -319,201 +317,5 @@ def read_back(res, net: Netlist, layer: DWLayer, states=()) -> tuple[np.ndarray,
     return logits, residual, switched
 
 
-# ------------------------------------------------------------------------ co-simulation
-
-def _interval(acc: np.ndarray) -> dict:
-    mean, sd = float(acc.mean()), float(acc.std(ddof=1)) if len(acc) > 1 else 0.0
-    return {"mean": mean, "sd": sd, "interval99": [mean - Z99 * sd, mean + Z99 * sd],
-            "min": float(acc.min()), "max": float(acc.max()), "values": acc.tolist()}
-
-
-@dataclasses.dataclass
-class DWCosimResult(CosimResult):
-    """A dw co-simulation: ``surrogate`` / ``circuit`` hold pass 0 / repeat 0 (what the plots
-    show); the distributions over every pass and repeat are in the report."""
-    surrogate_all: np.ndarray = None     # (passes, n, n_out) logits
-    circuit_all: np.ndarray = None       # (repeats, n, n_out)
-    surrogate_seeds: list = None
-    spice_seeds: list = None
-    switching: dict = None
-    residual: float = 0.0
-    layer: DWLayer = None
-    note: str = ""
-    spread: dict = None                  # mean z^2 of the logits against sum x p + b
-    crossbar: dict = None                # the crossbar arrangement's figures, if run
-
-    def report(self) -> dict:
-        rep = super().report()
-        y = self.y
-        s_acc = (self.surrogate_all.argmax(-1) == y).mean(1)
-        c_acc = (self.circuit_all.argmax(-1) == y).mean(1)
-        k = min(len(s_acc), len(c_acc))
-        agree = (self.surrogate_all[:k].argmax(-1) == self.circuit_all[:k].argmax(-1)).mean()
-        diff = float(c_acc.mean() - s_acc.mean())
-        half = float(Z99 * math.sqrt(np.var(s_acc, ddof=1 if len(s_acc) > 1 else 0) / len(s_acc)
-                                     + np.var(c_acc, ddof=1 if len(c_acc) > 1 else 0)
-                                     / len(c_acc)))
-        rep.update(surrogate_accuracy=float(s_acc.mean()), circuit_accuracy=float(c_acc.mean()),
-                   argmax_agreement=float(agree))
-        rep["dw"] = {
-            "reads": self.layer.reads, "threshold": self.layer.threshold, "inputs": self.note,
-            "circuit": _interval(c_acc), "surrogate": _interval(s_acc),
-            "spice_seeds": list(self.spice_seeds), "surrogate_seeds": list(self.surrogate_seeds),
-            "difference": diff, "difference_half_width99": half,
-            "circuit_mean_in_surrogate_interval99": bool(
-                _interval(s_acc)["interval99"][0] <= c_acc.mean() <= _interval(s_acc)["interval99"][1]),
-            "readout_logits_per_ampere": self.layer.scale, "readout_residual_counts": self.residual,
-            "switching": self.switching, "logit_z2": self.spread, "crossbar": self.crossbar}
-        return rep
-
-
-def _format_dw(d: dict) -> list[str]:
-    c, s, sw = d["circuit"], d["surrogate"], d["switching"]
-
-    def dist(x):
-        lo, hi = x["interval99"]
-        return (f"mean {100 * x['mean']:.2f} %, sd {100 * x['sd']:.2f} pp, 99 % interval "
-                f"[{100 * lo:.2f}, {100 * hi:.2f}] %")
-    seeds = d["spice_seeds"]
-    verdict = "consistent" if abs(d["difference"]) <= d["difference_half_width99"] else \
-        "DIFFERENT at the 99 % level"
-    lines = [f"dw: {d['reads']} reads per sample; {d['inputs']}",
-             f"  circuit over {len(c['values'])} repeats   {dist(c)}",
-             f"  surrogate over {len(s['values'])} passes  {dist(s)}",
-             f"  circuit - surrogate mean  {100 * d['difference']:+.2f} pp (99 % half-width "
-             f"{100 * d['difference_half_width99']:.2f} pp): {verdict}",
-             f"  ngspice seeds {seeds[0]}..{seeds[-1]} ({len(seeds)} runs), surrogate seeds "
-             f"{d['surrogate_seeds'][0]}..{d['surrogate_seeds'][-1]}",
-             f"  read-out: logit = (I_col - I_ref) x {d['readout_logits_per_ampere']:.6g} /A per "
-             f"read, averaged over the reads; residual {d['readout_residual_counts']:.2g} counts"]
-    z = d.get("logit_z2")
-    if z:
-        lines.append(f"  logits against sum x p + b: mean z^2 circuit {z['circuit']:.3f}, "
-                     f"surrogate {z['surrogate']:.3f} (about 1 when mean and spread are right)")
-    xb = d.get("crossbar")
-    if xb:
-        lines.append(f"  crossbar arrangement (r_wire {xb['r_wire']:g} Ohm, {xb['sensing']}, "
-                     f"ON/OFF {xb['on_off']:.3g}, same draws): accuracy {dist(xb['accuracy'])}; "
-                     f"argmax agreement with the ideal read-out "
-                     f"{100 * xb['agreement_with_ideal']:.2f} %, logit error max "
-                     f"{xb['max_error_logit']:.3g}, mean {xb['mean_error_logit']:.3g}")
-    if sw and sw["synapses"]:
-        lines.append(f"  switching: {sw['synapses']} synapses x {sw['reads']} reads, "
-                     f"{sw['outside99']} outside their 99 % binomial interval of p(w) (expected "
-                     f"{0.01 * sw['synapses']:.2f}); smallest two-sided p-value "
-                     f"{sw['min_pvalue']:.3g} (Bonferroni x{sw['synapses']}: "
-                     f"{'consistent' if sw['consistent'] else 'NOT consistent'})")
-    return lines
-
-
-REPORT_SECTIONS["dw"] = _format_dw
-
-
-def switching_test(counts: np.ndarray, reads: int, p: np.ndarray,
-                   where: list[tuple[int, int]]) -> dict:
-    """Per-synapse binomial test of ngspice's switch counts against p(w)."""
-    rows = []
-    for (i, j), k, q in zip(where, counts, p):
-        lo, hi = stats.binom.interval(0.99, reads, q)
-        rows.append({"row": int(i), "column": int(j), "p": float(q), "switched": int(k),
-                     "frequency": float(k / reads), "low99": float(lo / reads),
-                     "high99": float(hi / reads),
-                     "pvalue": float(stats.binomtest(int(k), reads, float(q)).pvalue)})
-    pmin = min((r["pvalue"] for r in rows), default=1.0)
-    return {"synapses": len(rows), "reads": int(reads), "per_synapse": rows,
-            "outside99": sum(1 for r in rows if not r["low99"] <= r["frequency"] <= r["high99"]),
-            "min_pvalue": pmin, "consistent": bool(pmin * max(1, len(rows)) >= 0.01)}
-
-
-def sample_synapses(shape: tuple[int, int], count: int, seed: int = 0) -> list[tuple[int, int]]:
-    """``count`` (row, column) pairs of an (n_out, n_in) layer, chosen with a seeded generator."""
-    n_out, n_in = shape
-    k = min(int(count), n_out * n_in)
-    flat = np.sort(np.random.default_rng(seed).choice(n_out * n_in, size=k, replace=False))
-    return [(int(f % n_in), int(f // n_in)) for f in flat]
-
-
-def cosim_dw(layer: DWLayer, X, y, surrogate: np.ndarray, surrogate_seeds: list[int],
-             repeats: int = 1, seed: int = 1, synapses: int = 32, workers: int = 2,
-             chunk: int | None = None, backend: str = "subprocess", progress: bool = False,
-             executor: str = "threads", scheduler: str | None = None,
-             timeout: float | None = None,
-             crossbar: CrossbarConfig | None = None) -> DWCosimResult:
-    """Run the test set ``repeats`` times through ngspice, each run of ``chunk`` samples with its
-    own recorded seed (``seed``, ``seed + 1``, ...), beside the surrogate's passes (``surrogate``:
-    (passes, n, n_out) logits, drawn by the caller with ``surrogate_seeds``). ``crossbar``: also
-    read the same switch states through the crossbar arrangement and report its loss."""
-    from .backends._ngspice import size_timeout
-    from .runner import run_netlist
-
-    if isinstance(repeats, bool) or not isinstance(repeats, (int, np.integer)) or repeats < 1:
-        raise ValueError(f"repeats must be an integer >= 1, got {repeats!r}")
-    x, changed = binarise(X, layer.threshold)
-    y = np.asarray(y)
-    n = len(x)
-    if len(y) != n:
-        raise ValueError(f"X has {n} samples but y has {len(y)}")
-    start = time.perf_counter()
-    chunk = chunk or max(1, math.ceil(n * repeats / max(1, 2 * workers)))
-    chunk = min(chunk, n)
-    pieces = [slice(a, min(a + chunk, n)) for a in range(0, n, chunk)]
-    jobs = [(r, sl) for r in range(repeats) for sl in pieces]
-    seeds = [int(seed) + k for k in range(len(jobs))]
-    where = sample_synapses(layer.w.shape, synapses, seed)
-
-    def run_job(sl: slice):
-        k = sl.start
-        r, piece = jobs[k]
-        net = compile_dw(layer, x[piece], seeds[k], f"dw co-simulation run {k}", tuple(where),
-                         binary=True, crossbar=crossbar)
-        res = run_netlist(net.text, backend, timeout=timeout or size_timeout(net.text))
-        logits, residual, switched = read_back(res, net, layer, where)
-        extra = [logits[1]] if crossbar is not None else []
-        logits = logits[0] if crossbar is not None else logits
-        waves = {}
-        if k == 0:       # the first samples' per-read logits, for the waveform plot
-            t, keep = res.scale, res.scale <= min(5, net.n_samples) * layer.reads * \
-                layer.prm.t_read + layer.prm.t_read
-            ref = res["i(vref)"][keep]
-            waves = {"t": t[keep], "outputs": np.stack([(res[o][keep] - ref) * layer.scale
-                                                        for o in net.outputs]),
-                     "read_times": (1 + np.arange(min(5, net.n_samples)) * layer.reads)
-                     * layer.prm.t_read}
-        return [logits, np.array([residual]), switched[None, :]] + extra, waves
-
-    parts, waveforms, runs = run_chunks(run_job, len(jobs), 1, workers, backend, progress,
-                                        executor, scheduler)
-    circuit_all = parts[0].reshape(repeats, n, -1)
-    counts = parts[2].sum(0)
-    p = layer.probabilities()
-    switching = switching_test(counts, repeats * n * layer.reads, [p[j, i] for i, j in where],
-                               where)
-    surrogate = np.asarray(surrogate, dtype=np.float64)
-    # the spread of the logits: z = (mean of R repeats - expected logit) / (sigma / sqrt R)
-    mu = x @ p.T + layer.bias
-    sd = np.sqrt(x @ (p * (1 - p)).T / layer.reads)
-    live = sd > 1e-9
-
-    def z2(logits: np.ndarray) -> float:
-        z = (logits.mean(0) - mu) / (sd / math.sqrt(len(logits)))
-        return float((z[live] ** 2).mean()) if live.any() else 0.0
-    spread = {"circuit": z2(circuit_all), "surrogate": z2(surrogate)}
-    xbar = None
-    if crossbar is not None:
-        xb = parts[3].reshape(repeats, n, -1)
-        err = np.abs(xb - circuit_all)
-        xbar = {"accuracy": _interval((xb.argmax(-1) == y).mean(1)),
-                "agreement_with_ideal": float((xb.argmax(-1) == circuit_all.argmax(-1)).mean()),
-                "max_error_logit": float(err.max()), "mean_error_logit": float(err.mean()),
-                "r_wire": crossbar.r_wire, "sensing": crossbar.sensing,
-                "access": bool(crossbar.access), "on_off": layer.prm.on_off_ratio}
-    return DWCosimResult(
-        y, [surrogate[0]], [circuit_all[0]], time.perf_counter() - start, runs, waveforms,
-        unit="logit", surrogate_all=surrogate, circuit_all=circuit_all,
-        surrogate_seeds=list(surrogate_seeds), spice_seeds=seeds, switching=switching,
-        residual=float(parts[1].max()), layer=layer,
-        note=binarise_note(changed, x.size, layer.threshold), spread=spread, crossbar=xbar)
-
-
-__all__ = ["DWCosimResult", "DWInputError", "DWLayer", "binarise", "compile_dw", "cosim_dw",
-           "read_back", "read_graph", "sample_synapses", "switching_test"]
+__all__ = ["DWInputError", "DWLayer", "binarise", "binarise_note", "compile_dw", "read_back",
+           "read_graph"]
