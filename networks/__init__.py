@@ -42,7 +42,7 @@ def kind_for_graph(g: nx.DiGraph) -> NetworkKind:
 
     network = g.graph.get("network")
     kinds = graph_networks()
-    if network not in kinds:
+    if not isinstance(network, str) or network not in kinds:
         raise GraphError(f"graph attribute network is {network!r}; known networks: "
                          f"{', '.join(sorted(kinds))}")
     # several kinds may export one network: the last registered that claims the graph
