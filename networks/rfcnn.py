@@ -79,6 +79,7 @@ class RFCNNConfig(DictConfig):
     allow_overlap: bool = False      # two channels of a line within a linewidth: warn, not refuse
     f_min: float = 0.02e9            # every line's band (the RF network's)
     f_max: float = 0.12e9
+    readout_f_max: float | None = None   # top of the read-out line's band (None: f_max)
     p_max: float = 0.1e-6            # input power of a full-scale pixel (W)
     hidden_attenuation: float = 0.05
     g_m: float = 3.388e-3
@@ -106,6 +107,7 @@ class RFCNNConfig(DictConfig):
             if not (math.isfinite(value) and value > 0):
                 raise ValueError(f"RFCNNConfig.{name} must be > 0, got {value!r}")
         FrequencyGrid(self.f_min, self.f_max, 2)
+        FrequencyGrid(self.f_min, self.readout_f_max or self.f_max, 2)
 
     def check_plan(self) -> tuple[float, float]:
         """The smallest channel spacing (linewidths) of a conv line and of the read-out line;
@@ -126,7 +128,8 @@ class RFCNNConfig(DictConfig):
         return FrequencyGrid(self.f_min, self.f_max, n).frequencies
 
     def hidden_frequencies(self) -> np.ndarray:
-        return FrequencyGrid(self.f_min, self.f_max, self.sizes[1]).frequencies
+        return FrequencyGrid(self.f_min, self.readout_f_max or self.f_max,
+                             self.sizes[1]).frequencies
 
 
 class RFCNN(nn.Module):
@@ -257,6 +260,10 @@ class _ConvKind(NetworkKind):
         group.add_argument("--arrangement", choices=ARRANGEMENTS, default="reuse",
                            help="rfcnn: every pixel on one line at its own frequency "
                                 "(shared-line), or one line per patch reusing k^2 frequencies")
+        group.add_argument("--line-f-max", type=float, default=RFCNNConfig.f_max, metavar="HZ",
+                           help="rfcnn: top of the conv lines' band (bottom 0.02 GHz)")
+        group.add_argument("--readout-f-max", type=float, metavar="HZ",
+                           help="rfcnn: top of the read-out line's band (default: --line-f-max)")
         group.add_argument("--allow-overlap", action="store_true",
                            help="rfcnn: warn, not refuse, when two channels of a line are "
                                 "within a linewidth")
@@ -273,7 +280,8 @@ class _ConvKind(NetworkKind):
                              f"convolution's shape {','.join(map(str, sizes))}; drop --sizes")
         config = RFCNNConfig(sizes=sizes, side=side, filters=args.filters, kernel=args.kernel,
                              stride=args.stride, padding=args.padding,
-                             arrangement=args.arrangement, allow_overlap=args.allow_overlap)
+                             arrangement=args.arrangement, allow_overlap=args.allow_overlap,
+                             f_max=args.line_f_max, readout_f_max=args.readout_f_max)
         return {"sizes": sizes, "config": config}
 
     def make_model(self, sizes, seed=0, config=None):

@@ -215,7 +215,8 @@ def test_bad_inputs_are_one_clear_message():
         _config("serpentine")
     kind = networks.get_kind("rfcnn")
     args = argparse.Namespace(kernel=3, stride=1, padding=0, filters=2, arrangement="reuse",
-                              allow_overlap=False, sizes=None)
+                              allow_overlap=False, sizes=None, line_f_max=0.12e9,
+                              readout_f_max=None)
     data = argparse.Namespace(n_features=60, n_classes=10)
     with pytest.raises(ValueError, match="square images; 60 features"):
         kind.config_from_args(args, data)
@@ -239,7 +240,9 @@ def test_cli_refuses_bad_shapes_with_one_line(capsys):
     from spicegen.cli import main
     for argv, msg in ((["--kernel", "9"], "9x9 filter is larger than the 8x8 image"),
                       (["--stride", "0"], "stride must be an integer >= 1"),
-                      (["--sizes", "64,10,10"], "does not match the convolution's shape")):
+                      (["--sizes", "64,10,10"], "does not match the convolution's shape"),
+                      (["--readout-f-max", "1e7"], "f_max (10000000.0) must exceed f_min"),
+                      (["--filters", "8"], "read-out line (one channel per conv STNO): channels")):
         assert main(["train", "--model", "rfcnn", "--epochs", "1", "--quiet", *argv]) == 2
         assert msg in capsys.readouterr().err
 
