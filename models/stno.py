@@ -90,9 +90,7 @@ def power_step(p: torch.Tensor, current: torch.Tensor, dt: float, prm: STNOParam
     p = p.clamp(min=0.0)
     if float(x.detach().max()) < 50.0:
         # exp(x) cannot overflow: one form, fewer operations (what training steps take)
-        small = x.abs() < 1e-6
-        ratio = torch.where(small, 1.0 + 0.5 * x, torch.expm1(x) / torch.where(small, 1.0, x))
-        return p * torch.exp(x) / (1.0 + b * p * dt * ratio)
+        return _logistic_step(p, x, b, dt)[0]
     # three algebraically equal forms, each free of overflow where it is used (exp(x) overflows
     # for a dt of many tau); the unused branches are evaluated on clamped, harmless values so that
     # no inf or nan reaches the gradient
@@ -104,6 +102,18 @@ def power_step(p: torch.Tensor, current: torch.Tensor, dt: float, prm: STNOParam
     p_grow = p / (torch.exp(-x_pos) - b * p * torch.expm1(-x_pos) / safe_a)   # above threshold
     p_decay = p * torch.exp(x_neg) / (1.0 + b * p * torch.expm1(x_neg) / safe_a)  # below
     return torch.where(small, p_small, torch.where(x > 0, p_grow, p_decay))
+
+
+def _logistic_step(p: torch.Tensor, x: torch.Tensor, b: torch.Tensor, dt: float):
+    """The overflow-free form of :func:`power_step` for x = a dt < 50 (p already >= 0): the new
+    power and the pieces its derivatives reuse: p', exp(x), the denominator, expm1(x) / x, where
+    |x| < 1e-6 (there the ratio is its series 1 + x / 2) and x with those entries set to 1."""
+    small = x.abs() < 1e-6
+    x_safe = torch.where(small, 1.0, x)
+    ratio = torch.where(small, 1.0 + 0.5 * x, torch.expm1(x) / x_safe)
+    e = torch.exp(x)
+    den = 1.0 + b * p * dt * ratio
+    return p * e / den, e, den, ratio, small, x_safe
 
 
 def emitted_power(p: torch.Tensor, current: torch.Tensor, prm: STNOParams) -> torch.Tensor:
@@ -154,11 +164,77 @@ def clamp_current_train(current: torch.Tensor, prm: STNOParams, leak: float) -> 
                                      prm.I_max_ratio * prm.I_th, leak)
 
 
+class _ClampedPowerStep(torch.autograd.Function):
+    """One neuron-layer update fused into one autograd node: the clamp of the drive (with the
+    leaky gradient of :class:`_ClampSurrogateGrad`) and the exact :func:`power_step`.
+
+    The forward pass evaluates exactly the expressions of ``clamp_current_train`` and
+    ``power_step``'s overflow-free form, in the same order, so its values are bit-for-bit theirs
+    (p must be >= 0: power_step's clamp of p is left to the caller). The backward pass multiplies
+    by derivatives worked out in closed form during the forward pass, with x = 2 Gg (z - 1) h,
+    b = 2 Gg (z + Q), r = expm1(x) / x and den = 1 + b p h r (so that p' = p e^x / den):
+
+        dp'/dp = e^x / den^2,   dp'/dz = p' 2 Gg h (1 - p (r + b h r') / den),  r' = (e^x - r) / x
+
+    (r' = 1/2 where the series stands in for r), instead of the ~20 nodes autograd would record.
+    Only valid where x < 50 for every clamped z, which :func:`fused_step_applies` checks."""
+
+    @staticmethod
+    def values(drive, p, prm: STNOParams, h: float):
+        """The forward values (current, p') and the pieces the derivatives reuse; p >= 0."""
+        lo, hi = prm.I_min_ratio * prm.I_th, prm.I_max_ratio * prm.I_th
+        raw = prm.I_th * drive
+        current = raw.clamp(lo, hi)
+        z = current / prm.I_th
+        k = 2.0 * prm.Gg
+        b = k * (z + prm.Q)
+        x = k * (z - 1.0) * h
+        return (current, *_logistic_step(p, x, b, h), raw, b)
+
+    @staticmethod
+    def forward(ctx, drive, p, prm: STNOParams, h: float, leak: float, want_current: bool):
+        current, p_new, e, den, ratio, small, x_safe, raw, b = \
+            _ClampedPowerStep.values(drive, p, prm, h)
+        if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
+            k = 2.0 * prm.Gg
+            inside = raw == current             # within [lo, hi]: the clamp let it through
+            r_prime = torch.where(small, 0.5, (e - ratio) / x_safe)
+            g_z = p_new * (k * h) * (1.0 - p * (ratio + b * h * r_prime) / den)
+            g_z = torch.where(inside, g_z, leak * g_z)
+            # p >= 0 wherever a gradient can reach: p_init is a constant and every step keeps p >= 0
+            g_p = e / (den * den)
+            ctx.save_for_backward(g_z, g_p, inside if want_current else None)
+            ctx.i_th, ctx.leak = prm.I_th, leak
+        if not want_current:
+            ctx.mark_non_differentiable(current)
+        ctx.set_materialize_grads(False)
+        return current, p_new
+
+    @staticmethod
+    def backward(ctx, grad_current, grad_p):
+        g_z, g_p, inside = ctx.saved_tensors
+        grad_drive = grad_prev = None
+        if grad_p is not None:
+            grad_drive = grad_p * g_z
+            grad_prev = grad_p * g_p
+        if grad_current is not None and inside is not None:
+            extra = grad_current * ctx.i_th
+            extra = torch.where(inside, extra, ctx.leak * extra)
+            grad_drive = extra if grad_drive is None else grad_drive + extra
+        return grad_drive, grad_prev, None, None, None, None
+
+
+def fused_step_applies(prm: STNOParams, h: float) -> bool:
+    """Whether every clamped drive keeps x = 2 Gg (z - 1) h below power_step's overflow guard of
+    50 (with a margin), so that the fused step takes the branch power_step itself would take."""
+    return 2.0 * prm.Gg * (prm.I_max_ratio * (1.0 + 1e-9) - 1.0) * h < 49.0
+
+
 def network_trajectories(seq: torch.Tensor, weights: list[torch.Tensor],
                          recurrent: list[torch.Tensor], biases: list[torch.Tensor], dt: float,
                          substeps: int, p_init: float, prm: STNOParams,
                          grad_leak: float = 0.0,
-                         line_power: float | None = None) -> list[torch.Tensor]:
+                         line_power: float | None = None, fast: bool = True) -> list[torch.Tensor]:
     """Layers of STNOs driven in time: the one step function that training, the graph's surrogate
     and the tests share.
 
@@ -171,27 +247,125 @@ def network_trajectories(seq: torch.Tensor, weights: list[torch.Tensor],
     ``line_power``: None when a layer reads the normalised powers p of the layer below (ideal
     weights); a factor when it reads their emitted powers instead, u = line_power k_P p R I^2 (RF
     resonator-chain synapses, which rectify microwave power). Recurrent weights always read p.
+
+    Speed: see :func:`_wavefront_trajectories`, taken whenever the clamp bounds keep every step
+    in power_step's overflow-free form (always, for the networks this toolkit trains); otherwise,
+    or with ``fast=False`` (the reference the benchmarks time it against), the layers advance
+    one at a time through :func:`power_step`.
     """
     if not dt > 0:
         raise ValueError(f"time step dt must be > 0, got {dt!r}")
     h = dt / substeps
+    rec = [None if not (r.requires_grad or bool(r.detach().any())) else r.T for r in recurrent]
+    if fast and fused_step_applies(prm, h):
+        return _wavefront_trajectories(seq, weights, rec, biases, h, substeps, p_init, prm,
+                                       grad_leak, line_power)
     p = [torch.full((seq.shape[0], b.shape[0]), p_init, dtype=seq.dtype) for b in biases]
     current = [torch.zeros_like(q) for q in p]
     out: list[list[torch.Tensor]] = [[] for _ in p]
     for t in range(seq.shape[1]):
         for _ in range(substeps):
             for l in range(len(p)):
-                if l == 0:
-                    u = seq[:, t]
-                elif line_power is None:
-                    u = p[l - 1]
-                else:
-                    u = line_power * emitted_power(p[l - 1], current[l - 1], prm)
-                z = biases[l] + u @ weights[l].T + p[l] @ recurrent[l].T
+                u = seq[:, t] if l == 0 else p[l - 1] if line_power is None else \
+                    line_power * emitted_power(p[l - 1], current[l - 1], prm)
+                z = biases[l] + u @ weights[l].T
+                if rec[l] is not None:
+                    z = z + p[l] @ rec[l]
                 current[l] = clamp_current_train(prm.I_th * z, prm, grad_leak)
                 p[l] = power_step(p[l], current[l], h, prm)
         for l in range(len(p)):
             out[l].append(p[l])
+    return [torch.stack(o, dim=1) for o in out]
+
+
+def _block_matrix(blocks: dict[tuple[int, int], torch.Tensor], widths: list[int],
+                  like: torch.Tensor) -> torch.Tensor | None:
+    """The (sum widths)^2 matrix holding ``blocks[(k, l)]`` at rows of layer k, columns of layer
+    l, zeros elsewhere (None without blocks); differentiable in the blocks."""
+    if not blocks:
+        return None
+    rows = []
+    for k, nk in enumerate(widths):
+        rows.append(torch.cat([blocks[(k, l)] if (k, l) in blocks else
+                               like.new_zeros(nk, nl) for l, nl in enumerate(widths)], 1))
+    return torch.cat(rows, 0)
+
+
+def _wavefront_trajectories(seq, weights, rec, biases, h, substeps, p_init, prm, grad_leak,
+                            line_power) -> list[torch.Tensor]:
+    """:func:`network_trajectories` in a few large operations per substep (BPTT time per epoch is
+    mostly the fixed cost of each small tensor operation and of each autograd node):
+
+    - Wavefront: layer l's substep s needs only layer l - 1 after substep s and itself after
+      s - 1, so layer l runs substep s at tick s + l, beside layer l - 1's substep s + 1. At each
+      tick every layer's drive comes from the previous tick's powers P (all layers side by side,
+      one tensor) through one block matrix, b + P M (M holds W^T of each layer below its
+      consumer and R^T on the diagonal), and all layers step together. Layers that have not
+      started are left out of the first ticks; layers that have finished keep stepping on the
+      last input, unrecorded, in the last ones.
+    - Clamp and power step are one autograd node with closed-form derivatives
+      (:class:`_ClampedPowerStep`) instead of ~20.
+    - The first layer's b + W u is computed once for the whole sequence (it is constant over an
+      input step's substeps).
+
+    Each element goes through the same floating-point operations as in the layer-by-layer loop,
+    except the sums of the matrix products, which BLAS may group differently for the larger
+    shapes, and exp or expm1 of an element that falls in a vectorised kernel's scalar tail: the
+    powers equal the loop's to float64 rounding (relative differences of ~1e-16).
+    """
+    L = len(biases)
+    widths = [int(b.shape[0]) for b in biases]
+    edge = [0]
+    for w in widths:
+        edge.append(edge[-1] + w)
+    total = edge[-1]
+    n_in_steps = seq.shape[1]
+    n_steps = n_in_steps * substeps
+    chain = line_power is not None
+    # the feed-forward blocks read p (ideal weights) or the emitted power (chains)
+    ff = {(l - 1, l): weights[l].T for l in range(1, L)}
+    rc = {(l, l): rec[l] for l in range(L) if rec[l] is not None}
+    M = _block_matrix(rc if chain else {**ff, **rc}, widths, seq)
+    Mw = _block_matrix(ff, widths, seq) if chain else None
+    # rows that feed something: every layer but the last, which only feeds itself (if recurrent)
+    rows = total if rec[L - 1] is not None else edge[L - 1]
+    base = (biases[0] + seq @ weights[0].T)                 # (N, T, n_1): b + W u of layer 1
+    if L > 1:
+        rest = torch.cat(list(biases[1:])).expand(seq.shape[0], n_in_steps, total - widths[0])
+        base = torch.cat([base, rest], 2)
+    base = base.unbind(1)                                   # (N, sum widths) per input step
+    # p = 0 is a fixed point power_step's clamp keeps; every step keeps p >= 0 from there on
+    power = torch.full((seq.shape[0], total), max(p_init, 0.0), dtype=seq.dtype)
+    current = torch.zeros_like(power)
+    out: list[list[torch.Tensor]] = [[] for _ in range(L)]
+    grad = torch.is_grad_enabled() and any(
+        t is not None and t.requires_grad for t in (seq, *weights, *biases, *rec))
+    for tick in range(n_steps + L - 1):
+        cols = edge[min(tick + 1, L)]                      # layers that have started
+        r = min(rows, cols)
+        drive = base[min(tick // substeps, n_in_steps - 1)]
+        if cols < total:
+            drive = drive[:, :cols]
+        if Mw is not None and r:
+            u = line_power * emitted_power(power[:, :r], current[:, :r], prm)
+            drive = drive + u @ Mw[:r, :cols]
+        if M is not None:          # chains: recurrent blocks only, on every started layer
+            k = cols if chain else r
+            drive = drive + power[:, :k] @ M[:k, :cols]
+        if grad:
+            new_current, new_power = _ClampedPowerStep.apply(drive, power[:, :cols], prm, h,
+                                                             grad_leak, chain)
+        else:          # evaluation: the same values, without the derivatives
+            new_current, new_power = _ClampedPowerStep.values(drive, power[:, :cols], prm, h)[:2]
+        if cols < total:
+            power = torch.cat([new_power, power[:, cols:]], 1)
+            current = torch.cat([new_current, current[:, cols:]], 1)
+        else:
+            power, current = new_power, new_current
+        for l in range(L):
+            s = tick - l                                   # the substep layer l just took
+            if 0 <= s < n_steps and (s + 1) % substeps == 0:   # the end of an input step
+                out[l].append(power[:, edge[l]:edge[l + 1]])
     return [torch.stack(o, dim=1) for o in out]
 
 

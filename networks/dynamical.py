@@ -20,6 +20,7 @@ from spintronic.training.stno_network import (ORDERS, READOUTS, SYNAPSES, CTRNN,
 
 from . import register_network
 from .base import CosimOptions, NetworkKind
+from .rf import CHANNEL_OPTIONS, channel_values
 
 
 class _SequenceKind(NetworkKind):
@@ -52,9 +53,16 @@ class _SequenceKind(NetworkKind):
         if sizes[0] * steps != data.n_features:
             raise ValueError(f"{args.order} order feeds {width} inputs per step, but --sizes "
                              f"starts with {sizes[0]}")
+        channels = {}
+        if args.synapses == "chain":
+            channels = channel_values(args, DynamicalConfig())
+        elif any(getattr(args, k, None) is not None for k in CHANNEL_OPTIONS):
+            raise ValueError(f"--f-min, --f-max, --grid and --p-max set the channels of resonator "
+                             f"chains: a {self.name} network needs --synapses chain for them")
         config = DynamicalConfig(sizes=sizes, steps=steps, order=args.order, dt=args.dt,
                                  substeps=args.substeps, readout=args.readout,
-                                 readout_steps=args.readout_steps, synapses=args.synapses)
+                                 readout_steps=args.readout_steps, synapses=args.synapses,
+                                 **channels)
         return {"sizes": tuple(sizes), "config": config}
 
     def make_model(self, sizes, seed=0, config=None):

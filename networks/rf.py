@@ -21,10 +21,60 @@ from .base import CosimOptions, NetworkKind
 RF_COSIM_DEFAULT_LIMIT = 10    # carrier-level runs take minutes per sample
 
 
+CHANNEL_OPTIONS = ("f_min", "f_max", "grid", "p_max")
+
+
+def add_channel_args(group) -> None:
+    """``--f-min --f-max --grid --p-max``: the microwave channels of an RF network (and of a
+    dynamical network's resonator-chain synapses); unset, each kind keeps its own defaults."""
+    from spicegen.cli.options import positive_float, ranged
+
+    from spintronic.training.stno_network import DynamicalConfig
+
+    rf, dyn = RFNetworkConfig(), DynamicalConfig()
+
+    def by_kind(name, unit, scale):
+        return (f"default: rf {getattr(rf, name) / scale:g} {unit}, stno --synapses chain "
+                f"{getattr(dyn, name) / scale:g} {unit}")
+
+    group.add_argument("--f-min", type=positive_float, metavar="HZ",
+                       help=f"lowest channel frequency, Hz ({by_kind('f_min', 'GHz', 1e9)})")
+    group.add_argument("--f-max", type=positive_float, metavar="HZ",
+                       help=f"highest channel frequency, Hz, above --f-min "
+                            f"({by_kind('f_max', 'GHz', 1e9)})")
+    group.add_argument("--grid", choices=("linear", "geometric"),
+                       help=f"channel spacing from f_min to f_max (default: {rf.grid})")
+    group.add_argument("--p-max", type=ranged(float, 0.0, 1.0, low_open=True), metavar="W",
+                       help=f"RF power of a full-scale input, W ({by_kind('p_max', 'uW', 1e-6)})")
+
+
+def channel_values(args, defaults) -> dict:
+    """The channel options given on the command line, checked against each other and against
+    the kind's defaults (``0 < f_min < f_max``)."""
+    given = {k: getattr(args, k) for k in CHANNEL_OPTIONS if getattr(args, k, None) is not None}
+    f_min, f_max = given.get("f_min", defaults.f_min), given.get("f_max", defaults.f_max)
+    if not f_min < f_max:
+        def shown(name, value):
+            flag = "--" + name.replace("_", "-")
+            return f"{flag} {value:g} Hz" if name in given else f"the default {name} {value:g} Hz"
+        raise ValueError(f"{shown('f_min', f_min)} must be below {shown('f_max', f_max)}")
+    return given
+
+
 class RFKind(NetworkKind):
     name = "rf"
     description = "RF network: inputs on microwave channels, MTJ resonator chains, STNO neurons"
     graph_network = "rf"
+    cli_group = "rf channels (rf networks; stno with --synapses chain)"
+
+    def add_cli_args(self, group):
+        add_channel_args(group)
+
+    def config_from_args(self, args, data):
+        sizes = super().config_from_args(args, data)["sizes"]
+        base = RFNetworkConfig()
+        return {"sizes": sizes,
+                "config": dataclasses.replace(base, sizes=sizes, **channel_values(args, base))}
 
     def make_model(self, sizes, seed=0, config=None):
         config = dataclasses.replace(config or RFNetworkConfig(), sizes=tuple(sizes))

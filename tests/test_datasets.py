@@ -92,3 +92,52 @@ def test_truncated_idx_is_rejected(tmp_path):
     path.write_bytes(bytes([0, 0, 8, 1]) + struct.pack(">I", 100) + bytes(10))
     with pytest.raises(DatasetError, match="holds 10 values"):
         read_idx(str(path))
+
+
+def _write_mnist(folder, n_train=40, n_test=10, side=28):
+    rng = np.random.default_rng(0)
+    for prefix, n in (("train", n_train), ("t10k", n_test)):
+        _write_idx(folder / f"{prefix}-images-idx3-ubyte", rng.integers(0, 256, (n, side, side)),
+                   False)
+        _write_idx(folder / f"{prefix}-labels-idx1-ubyte", np.arange(n) % 10, False)
+
+
+def test_a_pool_that_does_not_divide_the_image_is_refused(tmp_path):
+    _write_mnist(tmp_path)
+    with pytest.raises(DatasetError, match=r"pool size 3 does not divide the 28 x 28 images"):
+        load_mnist(str(tmp_path), pool=3)
+    with pytest.raises(DatasetError, match="pool must be a positive integer"):
+        load_mnist(str(tmp_path), pool=0)
+    assert load_mnist(str(tmp_path), pool=4).n_features == 49
+
+
+def test_load_threads_pooling_binarising_and_a_training_subset(tmp_path):
+    from spintronic.training.datasets import load, load_source
+    _write_mnist(tmp_path, n_train=60)
+    data = load(f"mnist:{tmp_path}", pool=2, binarise=True, train_limit=30)
+    assert data.n_features == 196 and set(np.unique(data.X_train)) <= {0.0, 1.0}
+    assert len(data.y_train) + len(data.y_val) == 30 and len(data.y_test) == 10
+    assert data.source == {"spec": f"mnist:{tmp_path}", "seed": 0, "pool": 2, "binarise": True,
+                           "train_limit": 30}
+    again = load_source(data.source)
+    assert np.array_equal(again.X_train, data.X_train)
+    assert load(f"mnist:{tmp_path}").n_features == 784               # the old call still works
+    with pytest.raises(DatasetError, match="IDX images"):
+        load("digits", pool=2)
+    with pytest.raises(DatasetError, match="not valid"):
+        load_source({"spec": "digits", "pool": "2; rm -rf"})
+    with pytest.raises(DatasetError, match="names its spec"):
+        load_source(["digits"])
+
+
+def test_a_training_subset_is_seeded_stratified_enough_and_keeps_the_test_set():
+    full = load_digits()
+    a, b = load_digits(train_limit=200), load_digits(train_limit=200)
+    assert len(a.y_train) + len(a.y_val) == 200
+    assert np.array_equal(a.X_train, b.X_train) and np.array_equal(a.X_test, full.X_test)
+    assert set(a.y_train) == set(range(10))
+    assert len(load_digits(train_limit=10 ** 6).y_train) == len(full.y_train)
+    with pytest.raises(DatasetError, match="train_limit"):
+        load_digits(train_limit=0)
+    with pytest.raises(DatasetError, match="lacks classes|no training sample"):
+        load_digits(train_limit=3)

@@ -44,6 +44,8 @@ class Dataset:
     X_test: np.ndarray
     y_test: np.ndarray
     n_classes: int
+    #: the arguments of :func:`load` that give this data set again (None if made otherwise)
+    source: dict | None = None
 
     @property
     def n_features(self) -> int:
@@ -123,9 +125,33 @@ def _split_validation(X: np.ndarray, y: np.ndarray, fraction: float,
     return X[~mask], y[~mask], X[mask], y[mask]
 
 
+def _check_limit(train_limit) -> int | None:
+    if train_limit is None:
+        return None
+    if isinstance(train_limit, bool) or not isinstance(train_limit, (int, np.integer)) \
+            or train_limit < 1:
+        raise DatasetError(f"train_limit must be a positive number of samples, got "
+                           f"{train_limit!r}")
+    return int(train_limit)
+
+
+def _subset(X: np.ndarray, y: np.ndarray, limit: int | None, seed: int):
+    """A seeded random subset of ``limit`` samples, in their original order (a file sorted by
+    class still gives every class)."""
+    if limit is None or limit >= len(y):
+        return X, y
+    keep = np.sort(np.random.default_rng(seed + 2000).permutation(len(y))[:limit])
+    return X[keep], y[keep]
+
+
 def make_dataset(name: str, X_train, y_train, X_test, y_test, val_fraction: float = 0.1,
-                 seed: int = 0, scale: float | None = None) -> Dataset:
-    """Validate, scale to [0, 1] with the training maximum, and split off a validation set."""
+                 seed: int = 0, scale: float | None = None,
+                 train_limit: int | None = None) -> Dataset:
+    """Validate, scale to [0, 1] with the training maximum, and split off a validation set.
+
+    train_limit: keep a seeded random subset of that many training samples (after scaling with
+    the whole training set, before the validation split); the test set is kept whole."""
+    train_limit = _check_limit(train_limit)
     X_train, y_train = _check_pair(X_train, y_train, "train")
     X_test, y_test = _check_pair(X_test, y_test, "test")
     if X_train.shape[1] != X_test.shape[1]:
@@ -144,6 +170,12 @@ def make_dataset(name: str, X_train, y_train, X_test, y_test, val_fraction: floa
         raise DatasetError(f"features must be >= 0 (they become input powers), min is {lo}")
     scale = scale or float(X_train.max()) or 1.0
     X_train, X_test = np.clip(X_train / scale, 0, 1), np.clip(X_test / scale, 0, 1)
+    X_train, y_train = _subset(X_train, y_train, train_limit, seed)
+    if train_limit is not None:
+        missing = sorted(set(range(n_classes)) - set(np.unique(y_train).tolist()))
+        if missing:
+            raise DatasetError(f"a training subset of {train_limit} samples lacks classes "
+                               f"{missing[:20]}: raise the limit")
     X_tr, y_tr, X_val, y_val = _split_validation(X_train, y_train, val_fraction, seed)
     if len(y_tr) == 0:
         raise DatasetError(f"Y_train has too few samples: all {len(y_train)} go to the validation "
@@ -151,13 +183,15 @@ def make_dataset(name: str, X_train, y_train, X_test, y_test, val_fraction: floa
     return Dataset(name, X_tr, y_tr, X_val, y_val, X_test, y_test, n_classes)
 
 
-def load_digits(seed: int = 0, test_fraction: float = 0.2, val_fraction: float = 0.1) -> Dataset:
+def load_digits(seed: int = 0, test_fraction: float = 0.2, val_fraction: float = 0.1,
+                train_limit: int | None = None) -> Dataset:
     """scikit-learn's 8x8 digits (1797 images, no download): a seeded, stratified split."""
     from sklearn.datasets import load_digits as sk_digits
 
     data = sk_digits()
     X_tr, y_tr, X_te, y_te = _split_validation(data.data, data.target, test_fraction, seed + 1000)
-    return make_dataset("digits", X_tr, y_tr, X_te, y_te, val_fraction, seed, scale=16.0)
+    return make_dataset("digits", X_tr, y_tr, X_te, y_te, val_fraction, seed, scale=16.0,
+                        train_limit=train_limit)
 
 
 def _check_header(path: str, key: str, shape, dtype: np.dtype) -> int:
@@ -272,7 +306,8 @@ def _read_h5(path: str) -> dict[str, np.ndarray]:
     return found
 
 
-def load_arrays(path: str, seed: int = 0, val_fraction: float = 0.1) -> Dataset:
+def load_arrays(path: str, seed: int = 0, val_fraction: float = 0.1,
+                train_limit: int | None = None) -> Dataset:
     """A user data set: .npz or HDF5 (.h5/.hdf5) holding X_train, Y_train, X_test, Y_test."""
     path = os.fspath(path)
     if not os.path.exists(path):
@@ -296,7 +331,8 @@ def load_arrays(path: str, seed: int = 0, val_fraction: float = 0.1) -> Dataset:
         raise DatasetError(f"{path} lacks arrays {missing} (needs {list(_KEYS)})")
     try:
         return make_dataset(os.path.basename(path), found["X_train"], found["Y_train"],
-                            found["X_test"], found["Y_test"], val_fraction, seed)
+                            found["X_test"], found["Y_test"], val_fraction, seed,
+                            train_limit=train_limit)
     except DatasetError as exc:
         raise DatasetError(f"{path}: {exc}") from None
 
@@ -373,14 +409,20 @@ def _find(folder: str, stem: str) -> str:
 
 
 def load_mnist(folder: str, pool: int = 1, binarise: bool = False, seed: int = 0,
-               val_fraction: float = 0.1, limit: int | None = None) -> Dataset:
+               val_fraction: float = 0.1, limit: int | None = None,
+               train_limit: int | None = None) -> Dataset:
     """MNIST (or Fashion-MNIST) from the four standard IDX files in ``folder``.
 
-    pool: average-pool factor (2 gives 14x14, as in the DW-synapse paper); binarise at 0.5.
+    pool: average-pool factor, which must divide the image size (2 gives 14x14, as in the
+    DW-synapse paper); binarise at 0.5. limit: only the first N images of each file;
+    train_limit: a seeded random subset of N training images (the test set stays whole).
     """
     folder = os.fspath(folder)
     if not os.path.isdir(folder):
         raise DatasetError(f"no such folder: {folder}")
+    if isinstance(pool, bool) or not isinstance(pool, (int, np.integer)) or pool < 1:
+        raise DatasetError(f"pool must be a positive integer, got {pool!r}")
+    train_limit = _check_limit(train_limit)
     parts = {}
     for split, prefix in (("train", "train"), ("test", "t10k")):
         image_path = _find(folder, f"{prefix}-images-idx3-ubyte")
@@ -398,12 +440,17 @@ def load_mnist(folder: str, pool: int = 1, binarise: bool = False, seed: int = 0
         if images.dtype.kind == "f" and not np.isfinite(images).all():
             raise DatasetError(f"{image_path} holds NaN or infinite pixels")
         y = _check_labels(labels, label_path)
-        X = images.astype(np.float64) / 255.0
+        n, h, w = images.shape
+        if h % pool or w % pool:
+            raise DatasetError(f"pool size {pool} does not divide the {h} x {w} images of "
+                               f"{image_path}: use a divisor of {math.gcd(h, w)}")
         if limit:
-            X, y = X[:limit], y[:limit]
+            images, y = images[:limit], y[:limit]
+        if split == "train":        # subset before the conversion: a 60000-image file is large
+            images, y = _subset(images, y, train_limit, seed)
+        X = images.astype(np.float64) / 255.0
         if pool > 1:
-            n, h, w = X.shape
-            X = X[:, : h - h % pool, : w - w % pool]
+            n = len(X)
             X = X.reshape(n, h // pool, pool, w // pool, pool).mean(axis=(2, 4))
         if binarise:
             X = (X > 0.5).astype(np.float64)
@@ -415,16 +462,48 @@ def load_mnist(folder: str, pool: int = 1, binarise: bool = False, seed: int = 0
         raise DatasetError(f"{folder}: {exc}") from None
 
 
-def load(spec: str, seed: int = 0) -> Dataset:
-    """'digits', a .npz/.h5 path, or 'mnist:FOLDER'."""
+def load(spec: str, seed: int = 0, pool: int = 1, binarise: bool = False,
+         train_limit: int | None = None) -> Dataset:
+    """'digits', a .npz/.h5 path, or 'mnist:FOLDER'.
+
+    pool, binarise: IDX images only (see :func:`load_mnist`); train_limit: a seeded random
+    subset of that many training samples, for every kind of data set. The result's ``source``
+    holds these arguments (what a checkpoint records to load the same data again)."""
     if isinstance(spec, os.PathLike):
         spec = os.fspath(spec)
     if not isinstance(spec, str):
         raise DatasetError(f"a data set is {_FORMS}; got {spec!r}")
-    if spec == "digits":
-        return load_digits(seed)
+    source = {"spec": spec, "seed": seed, "pool": pool, "binarise": bool(binarise),
+              "train_limit": train_limit}
     if spec.startswith("mnist:"):
-        return load_mnist(spec[len("mnist:"):], seed=seed)
-    if os.path.splitext(spec)[1].lower() not in (".npz", ".h5", ".hdf5"):
-        raise DatasetError(f"unknown data set {spec!r}: use {_FORMS}")
-    return load_arrays(spec, seed)
+        data = load_mnist(spec[len("mnist:"):], pool=pool, binarise=binarise, seed=seed,
+                          train_limit=train_limit)
+    else:
+        if pool != 1 or binarise:
+            raise DatasetError(f"pooling and binarising apply to IDX images (mnist:FOLDER), "
+                               f"not to {spec!r}")
+        if spec == "digits":
+            data = load_digits(seed, train_limit=train_limit)
+        elif os.path.splitext(spec)[1].lower() not in (".npz", ".h5", ".hdf5"):
+            raise DatasetError(f"unknown data set {spec!r}: use {_FORMS}")
+        else:
+            data = load_arrays(spec, seed, train_limit=train_limit)
+    data.source = source
+    return data
+
+
+def load_source(source) -> Dataset:
+    """The data set a ``Dataset.source`` (as a checkpoint records it) describes, after checking
+    it: a checkpoint is a file someone may have edited."""
+    if not isinstance(source, dict) or not isinstance(source.get("spec"), str):
+        raise DatasetError(f"a data source names its spec, got {source!r:.120}")
+    kinds = {"seed": int, "pool": int, "binarise": bool, "train_limit": (int, type(None))}
+    kwargs = {}
+    for key, kind in kinds.items():
+        if key in source:
+            value = source[key]
+            if not isinstance(value, kind) or (key != "binarise" and isinstance(value, bool)) \
+                    or (key == "seed" and not 0 <= value < 2 ** 32):
+                raise DatasetError(f"data source {key} {value!r:.60} is not valid")
+            kwargs[key] = value
+    return load(source["spec"], **kwargs)

@@ -13,19 +13,43 @@ from spintronic.graph.files import atomic_json, output_folder
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    import torch
+
     from spintronic.networks.checkpoints import make_model
     from spintronic.training.datasets import load
+    from spintronic.training.resume import state_path
     from spintronic.training.trainer import TrainConfig, train
 
+    from .options import default_threads
+
+    threads = getattr(args, "threads", None) or default_threads()
+    torch.set_num_threads(threads)
     kind = networks.get_kind(args.model)
-    data = load(args.data)
+    # a shared option (the RF channels) this kind defaults differently from the kind that added it
+    for dest, value in getattr(args, "shared_defaults", {}).get(kind.cli_group, {}).items():
+        if getattr(args, dest, None) is None:
+            setattr(args, dest, value)
+    data = load(args.data, pool=getattr(args, "pool", 1),
+                binarise=getattr(args, "binarise", False),
+                train_limit=getattr(args, "train_limit", None))
     print(data.summary())
     spec = kind.config_from_args(args, data)
     model = make_model(args.model, spec["sizes"], args.seed, spec.get("config"))
     cfg = TrainConfig(epochs=args.epochs, lr=args.lr or kind.default_lr, seed=args.seed,
                       batch_size=args.batch_size or kind.default_batch_size,
                       patience=args.patience)
-    result = train(model, data, cfg, checkpoint=args.out, progress=not args.quiet)
+    resume = getattr(args, "resume", False)
+    if not args.quiet:
+        print(f"{'resuming' if resume else 'training'} on {threads} thread"
+              f"{'s' if threads > 1 else ''}; state after every epoch: {state_path(args.out)}")
+    try:
+        result = train(model, data, cfg, checkpoint=args.out, progress=not args.quiet,
+                       resume=resume)
+    except KeyboardInterrupt:
+        if os.path.exists(state_path(args.out)):
+            print(f"the last finished epoch is kept in {state_path(args.out)}: continue with "
+                  f"the same options and --resume", file=sys.stderr)
+        raise
     print(f"{args.model} {spec['sizes']}: validation {100 * result.val_accuracy:.2f} %, test "
           f"{100 * result.test_accuracy:.2f} % (best epoch {result.best_epoch}, "
           f"{result.seconds_per_epoch:.3f} s/epoch)")
@@ -53,9 +77,11 @@ def cmd_export(args: argparse.Namespace) -> int:
     kind.check_graph(g)
     net = None
     if args.netlist:    # compiled before anything is written: a failure leaves both files as they were
-        from spintronic.training.datasets import load
+        from spintronic.training.datasets import load, load_source
 
-        X = load(meta.get("dataset") or "digits").X_test[: args.samples]
+        source = meta.get("data_source")     # what train loaded: spec, pooling, ...
+        data = load_source(source) if source else load(meta.get("dataset") or "digits")
+        X = data.X_test[: args.samples]
         net = kind.compile(g, X, cosim_options(args), title=os.path.basename(args.netlist))
     schema.save(g, args.out)
     print(f"wrote {args.out}: {kind.describe_graph(g)}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 
 
 def _number(kind, text: str):
@@ -59,3 +60,19 @@ def indices(text: str) -> list[int]:
     if len(set(values)) != len(values):
         raise argparse.ArgumentTypeError(f"indices repeat in {text!r}")
     return values
+
+
+#: the most threads the default gives torch: its small per-step tensors gain little beyond
+MAX_DEFAULT_THREADS = 4
+
+
+def default_threads() -> int:
+    """CPU threads for torch when the user does not say: the cores the 1-minute load average
+    leaves idle, at most MAX_DEFAULT_THREADS and at least 1, so that a training run does not
+    oversubscribe a machine other jobs are using (torch's own default takes every core)."""
+    cores = os.cpu_count() or 1
+    try:
+        busy = int(os.getloadavg()[0] + 0.5)
+    except (OSError, AttributeError):     # no load average on this platform
+        busy = 0
+    return max(1, min(MAX_DEFAULT_THREADS, cores - busy))

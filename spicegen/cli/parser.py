@@ -7,7 +7,8 @@ import argparse
 from spintronic import networks
 
 from . import analysis_cmds, networks_cmds
-from .options import fraction, indices, nonneg_int, positive_float, positive_int, ranged, sizes
+from .options import (default_threads, fraction, indices, nonneg_int, positive_float,
+                      positive_int, ranged, sizes)
 
 
 class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -48,6 +49,15 @@ def _train(sub) -> None:
     tr = sub.add_parser("train", formatter_class=_Formatter,
                         help="train a network of a registered kind (see `spicegen kinds`)")
     tr.add_argument("--data", default="digits", help="'digits', a .npz/.h5 file, or mnist:FOLDER")
+    data = tr.add_argument_group("data")
+    data.add_argument("--pool", type=positive_int, default=1,
+                      help="mnist:FOLDER: average-pool N x N pixels (N must divide the image "
+                           "size: 2 turns 28 x 28 into 14 x 14)")
+    data.add_argument("--binarise", action="store_true",
+                      help="mnist:FOLDER: pixels to 0 or 1 (threshold 0.5, after pooling)")
+    data.add_argument("--train-limit", type=positive_int, metavar="N",
+                      help="train on a seeded random subset of N training samples (before the "
+                           "validation split; the test set stays whole)")
     tr.add_argument("--model", choices=list(networks.NETWORKS), default="rf",
                     help="; ".join(f"{k.name}: {k.description}" for k in networks.NETWORKS.values()))
     tr.add_argument("--sizes", type=sizes, help="layer widths, e.g. 64,32,10 (default: by kind)")
@@ -62,13 +72,48 @@ def _train(sub) -> None:
     tr.add_argument("--seed", type=nonneg_int, default=0, help="seed of the initialisation and "
                     "of the batch order")
     tr.add_argument("--out", default="out/rf.pt", help="checkpoint path (safetensors)")
-    tr.add_argument("--quiet", action="store_true", help="no progress bar")
+    tr.add_argument("--resume", action="store_true",
+                    help="continue an interrupted run from OUT.resume.safetensors, the state "
+                         "written at the end of every epoch (removed when a run finishes); give "
+                         "the options of that run: another network, set-up or data is refused")
+    tr.add_argument("--threads", type=positive_int, metavar="N",
+                    help="CPU threads torch may use (default: the cores the 1-minute load "
+                         "average leaves idle, at most 4 and at least 1; "
+                         f"{default_threads()} on this machine now)")
+    tr.add_argument("--quiet", action="store_true", help="no progress bars")
     groups: set[str] = set()
+    shared_defaults: dict[str, dict[str, object]] = {}
     for kind in networks.NETWORKS.values():
         if kind.cli_group and kind.cli_group not in groups:
             groups.add(kind.cli_group)
-            kind.add_cli_args(tr.add_argument_group(kind.cli_group))
-    tr.set_defaults(func=networks_cmds.cmd_train)
+            kind.add_cli_args(_KindOptions(tr.add_argument_group(kind.cli_group),
+                                           kind.cli_group, shared_defaults))
+    tr.set_defaults(func=networks_cmds.cmd_train, shared_defaults=shared_defaults)
+
+
+#: options several kinds may add (the RF channels): the first definition stands
+SHARED_OPTIONS = frozenset({"--f-min", "--f-max", "--grid", "--p-max"})
+
+
+class _KindOptions:
+    """A kind's option group. A shared option another kind already added is not added twice:
+    the kind's own default is kept instead, and ``train`` applies it when that kind is trained
+    without the option (``shared_defaults``: cli_group -> dest -> default)."""
+
+    def __init__(self, group, cli_group: str, shared_defaults: dict) -> None:
+        self._group, self._cli_group, self._shared = group, cli_group, shared_defaults
+
+    def add_argument(self, *flags, **kwargs):
+        taken = self._group._option_string_actions      # the parser's, shared by its groups
+        if flags and set(flags) <= SHARED_OPTIONS and flags[0] in taken:
+            action = taken[flags[0]]
+            if kwargs.get("default") is not None:
+                self._shared.setdefault(self._cli_group, {})[action.dest] = kwargs["default"]
+            return action
+        return self._group.add_argument(*flags, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._group, name)
 
 
 def _export(sub) -> None:
