@@ -327,7 +327,8 @@ def _wavefront_trajectories(seq, weights, rec, biases, h, substeps, p_init, prm,
     rc = {(l, l): rec[l] for l in range(L) if rec[l] is not None}
     M = _block_matrix(rc if chain else {**ff, **rc}, widths, seq)
     Mw = _block_matrix(ff, widths, seq) if chain else None
-    # rows that feed something: every layer but the last, which only feeds itself (if recurrent)
+    # rows that feed something in the first ticks: every layer but the last, which only feeds
+    # itself (if recurrent); later ticks take the whole matrices (zero rows cost nothing)
     rows = total if rec[L - 1] is not None else edge[L - 1]
     base = (biases[0] + seq @ weights[0].T)                 # (N, T, n_1): b + W u of layer 1
     if L > 1:
@@ -342,16 +343,21 @@ def _wavefront_trajectories(seq, weights, rec, biases, h, substeps, p_init, prm,
         t is not None and t.requires_grad for t in (seq, *weights, *biases, *rec))
     for tick in range(n_steps + L - 1):
         cols = edge[min(tick + 1, L)]                      # layers that have started
-        r = min(rows, cols)
         drive = base[min(tick // substeps, n_in_steps - 1)]
-        if cols < total:
+        if cols == total:          # every layer running: whole tensors, no slices to record
+            if Mw is not None:
+                drive = drive + (line_power * emitted_power(power, current, prm)) @ Mw
+            if M is not None:
+                drive = drive + power @ M
+        else:                      # the first ticks: the layers that have started
+            r = min(rows, cols)
             drive = drive[:, :cols]
-        if Mw is not None and r:
-            u = line_power * emitted_power(power[:, :r], current[:, :r], prm)
-            drive = drive + u @ Mw[:r, :cols]
-        if M is not None:          # chains: recurrent blocks only, on every started layer
-            k = cols if chain else r
-            drive = drive + power[:, :k] @ M[:k, :cols]
+            if Mw is not None:
+                u = line_power * emitted_power(power[:, :r], current[:, :r], prm)
+                drive = drive + u @ Mw[:r, :cols]
+            if M is not None:      # chains: recurrent blocks only, on every started layer
+                k = cols if chain else r
+                drive = drive + power[:, :k] @ M[:k, :cols]
         if grad:
             new_current, new_power = _ClampedPowerStep.apply(drive, power[:, :cols], prm, h,
                                                              grad_leak, chain)
