@@ -69,6 +69,9 @@ class _SequenceKind(NetworkKind):
         config = dataclasses.replace(config or DynamicalConfig(), sizes=tuple(sizes))
         return self.model_class(config, seed)
 
+    def connections(self, sizes):
+        return super().connections(sizes) + sum(n * n for n in sizes[1:])   # recurrent weights
+
     def model_from_dict(self, network):
         return self.model_class(DynamicalConfig.from_dict(network))
 
