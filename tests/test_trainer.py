@@ -180,3 +180,26 @@ def test_progress_shows_an_epoch_bar_and_a_batch_bar_on_long_epochs(monkeypatch,
     assert "epoch 1" in err and "batch" in err
     train(make_model("mlp", (64, 8, 10), 0), data, TrainConfig(epochs=2), progress=False)
     assert capsys.readouterr().err == ""
+
+
+def test_a_damaged_resume_state_is_a_checkpoint_error(monkeypatch, tmp_path):
+    from spintronic.training.resume import state_path
+    out = str(tmp_path / "net.pt")
+    data = _tiny_digits()
+    _interrupt_at_epoch(monkeypatch, 1)
+    with pytest.raises(KeyboardInterrupt):
+        train(make_model("mlp", (64, 8, 10), 0), data, TrainConfig(epochs=3), checkpoint=out)
+    monkeypatch.undo()
+    meta, tensors = checkpoint.read(state_path(out))
+    for damage in ({"loop": {**meta["resume"]["loop"], "epoch": "2"}},
+                   {"optimizer": {"state": {"0": {"step": {"tensor": "missing"}}},
+                                  "param_groups": []}}):
+        bad = {**meta, "resume": {**meta["resume"], **damage}}
+        checkpoint.write(state_path(out), {k: v for k, v in bad.items() if k != "format"}, tensors)
+        with pytest.raises(CheckpointError, match="damaged"):
+            train(make_model("mlp", (64, 8, 10), 0), data, TrainConfig(epochs=3), checkpoint=out,
+                  resume=True)
+    (tmp_path / "junk.pt.resume.safetensors").write_bytes(b"junk")
+    with pytest.raises(CheckpointError, match="not a checkpoint"):
+        train(make_model("mlp", (64, 8, 10), 0), data, TrainConfig(epochs=3),
+              checkpoint=str(tmp_path / "junk.pt"), resume=True)

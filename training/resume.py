@@ -109,7 +109,17 @@ class State:
 
     @property
     def loop(self) -> dict:
-        return self.meta["resume"]["loop"]
+        """The loop's counters, checked (a resume state is a file someone may have edited)."""
+        loop = self.meta["resume"]["loop"]
+        ints = ("epoch", "best_epoch", "stale")
+        ok = isinstance(loop, dict) and all(
+            isinstance(loop.get(k), int) and not isinstance(loop.get(k), bool) and loop[k] >= 0
+            for k in ints) and isinstance(loop.get("history"), list) and \
+            isinstance(loop.get("seconds"), (int, float)) and isinstance(loop.get("best"), list) \
+            and len(loop["best"]) == 2 and all(isinstance(v, (int, float)) for v in loop["best"])
+        if not ok:
+            raise CheckpointError("the resume state's training-loop record is damaged")
+        return loop
 
 
 def load(path: str) -> State:
@@ -170,8 +180,12 @@ def restore(state: State, model, optimizer, scheduler, generator: torch.Generato
         raise CheckpointError(f"the resume state does not fit the network: "
                               f"{str(exc).splitlines()[0]}") from None
     resume = state.meta["resume"]
-    optimizer.load_state_dict(unpack_state_dict(resume["optimizer"], state.tensors))
-    scheduler.load_state_dict(resume["scheduler"])
-    generator.set_state(state.tensors["rng.batches"])
-    torch.set_rng_state(state.tensors["rng.torch"])
+    try:
+        optimizer.load_state_dict(unpack_state_dict(resume["optimizer"], state.tensors))
+        scheduler.load_state_dict(resume["scheduler"])
+        generator.set_state(state.tensors["rng.batches"])
+        torch.set_rng_state(state.tensors["rng.torch"])
+    except (KeyError, TypeError, ValueError, AttributeError, RuntimeError) as exc:
+        raise CheckpointError(f"the resume state's optimiser, scheduler or generator record is "
+                              f"damaged ({type(exc).__name__}: {str(exc)[:120]})") from None
     return state.part("best.") if resume.get("has_best") else None

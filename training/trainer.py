@@ -113,8 +113,8 @@ def train(model: nn.Module, data: Dataset, cfg: TrainConfig = TrainConfig(),
     best = (-1.0, np.inf)
     best_state, best_epoch, history, stale, seconds, start_epoch = None, 0, [], 0, 0.0, 0
     if saved is not None:
-        best_state = resume_state.restore(saved, model, opt, sched, gen)
         loop = saved.loop
+        best_state = resume_state.restore(saved, model, opt, sched, gen)
         best, best_epoch = tuple(loop["best"]), loop["best_epoch"]
         history, stale, seconds = loop["history"], loop["stale"], loop["seconds"]
         start_epoch = loop["epoch"]
