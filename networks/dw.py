@@ -14,6 +14,10 @@ Evaluation: in eval mode a forward pass is one stochastic pass drawn from a gene
 ``config.eval_seed`` at every call (reproducible; what the trainer's validation and test figures
 are); ``passes`` draws independent passes with given seeds.
 
+With ``--pairs`` every weight is a differential pair of DW synapses read against each other,
+J+ - J- (signed weights; a single synapse's weight p lies in [1 - a, 1]): the rule then runs on
+mu = sum x (p+ - p-) and sigma^2 = sum x (p+ (1 - p+) + p- (1 - p-)) / N.
+
 Baselines on the same binarised inputs: ``dw_meanfield`` trains the same drives on the expected
 input mu_j + b_j (no sampling), ``dw_perceptron`` is a deterministic perceptron (real weights).
 
@@ -34,8 +38,8 @@ import torch
 from torch import nn
 
 from spintronic.graph import schema
-from spintronic.models.domain_wall import (DomainWallParams, stochastic_preactivation,
-                                           switch_probability)
+from spintronic.models.domain_wall import (DomainWallParams, sample_reads,
+                                           stochastic_preactivation, switch_probability)
 
 from . import register_network
 from .base import CosimOptions, NetworkKind
@@ -45,8 +49,8 @@ VAR_FLOOR = 1e-4             # the rule's floor under sigma^2 (published)
 SURROGATE_PASSES = 16        # stochastic passes of the surrogate in a co-simulation, at least
 
 schema.register_node_kind("dw_input", ("layer", "index"))
-schema.register_node_kind("dw_synapse", ("layer", "row", "column", "w", "p", "G_P", "G_AP"),
-                          device="dw_synapse")
+schema.register_node_kind("dw_synapse", ("layer", "row", "column", "sign", "w", "p", "G_P",
+                                         "G_AP"), device="dw_synapse")
 schema.register_node_kind("dw_neuron", ("layer", "index", "bias"))
 
 
@@ -65,6 +69,7 @@ class DWConfig:
     threshold: float = 0.5           # inputs binarised at x > threshold
     v_read: float = 0.1              # read voltage of a row (V) in the circuit
     eval_seed: int = 0               # generator seed of an eval-mode pass
+    pairs: bool = False              # differential pairs: weight J+ - J- (signed), 2 synapses each
     device: DomainWallParams = DomainWallParams()
 
     def __post_init__(self) -> None:
@@ -81,6 +86,8 @@ class DWConfig:
         if isinstance(self.eval_seed, bool) or not isinstance(self.eval_seed, int) \
                 or self.eval_seed < 0:
             raise ValueError(f"eval_seed must be an integer >= 0, got {self.eval_seed!r}")
+        if not isinstance(self.pairs, (bool, np.bool_)):
+            raise ValueError(f"pairs must be True or False, got {self.pairs!r}")
         if isinstance(self.device, dict):
             object.__setattr__(self, "device", DomainWallParams(**self.device))
 
@@ -109,7 +116,8 @@ def binary_inputs(X: torch.Tensor, threshold: float) -> torch.Tensor:
 
 
 class _DriveLayer(nn.Module):
-    """Trained drives w (n_out, n_in), initialised at x0, and biases."""
+    """Trained drives w (n_out, n_in), initialised at x0, and biases; with ``config.pairs`` also
+    the drives w_neg of the - synapses (weight J+ - J-, zero at initialisation)."""
 
     def __init__(self, config: DWConfig, seed: int = 0):
         super().__init__()
@@ -117,21 +125,39 @@ class _DriveLayer(nn.Module):
         self.sizes = config.sizes
         n_in, n_out = config.sizes
         self.w = nn.Parameter(torch.full((n_out, n_in), config.device.x0))
+        if config.pairs:
+            self.w_neg = nn.Parameter(torch.full((n_out, n_in), config.device.x0))
         self.bias = nn.Parameter(torch.zeros(n_out))
 
+    def drives(self) -> list[torch.Tensor]:
+        return [self.w, self.w_neg] if self.config.pairs else [self.w]
+
     def probabilities(self) -> torch.Tensor:
-        return switch_probability(self.w, self.config.device)
+        """p(w), (S, n_out, n_in): S = 2 with pairs (+, then -), else 1."""
+        return torch.stack([switch_probability(w, self.config.device) for w in self.drives()])
 
     def mean_field(self, X) -> torch.Tensor:
-        return binary_inputs(X, self.config.threshold) @ self.probabilities().T + self.bias
+        p = self.probabilities()
+        weight = p[0] - p[1] if self.config.pairs else p[0]
+        return binary_inputs(X, self.config.threshold) @ weight.T + self.bias
 
     def sample(self, X, reads: int | None = None,
                generator: torch.Generator | None = None) -> torch.Tensor:
         """One stochastic pass with N reads (default: the config's), by the rule."""
         x = binary_inputs(X, self.config.threshold)
         n = self.config.reads if reads is None else check_reads(reads)
-        return stochastic_preactivation(x, self.w, n, self.config.device, generator,
-                                        VAR_FLOOR) + self.bias
+        prm = self.config.device
+        if not self.config.pairs:
+            return stochastic_preactivation(x, self.w, n, prm, generator, VAR_FLOOR) + self.bias
+        # pairs: the rule on Y = Y+ - Y-, whose mean is the difference and variance the sum
+        p = self.probabilities()
+        mu = x @ (p[0] - p[1]).T
+        sigma = torch.sqrt(x @ (p * (1 - p)).sum(0).T / n + VAR_FLOOR)
+        with torch.no_grad():
+            y = sum(sign * sample_reads(x[:, None, :], w.detach()[None], n, prm, generator).sum(-1)
+                    for sign, w in zip((1, -1), self.drives()))
+            eps = (y - mu) / sigma
+        return mu + eps * sigma + self.bias
 
     def passes(self, X, seeds, reads: int | None = None) -> np.ndarray:
         """(len(seeds), samples, n_out) logits of independent stochastic passes."""
@@ -194,6 +220,9 @@ class _DWKinds(NetworkKind):
         group.add_argument("--reads", type=_reads_option, default=8,
                            help="dw: reads N of every synapse per sample (J ~ Binomial(N, x p) / "
                                 "N); the baselines keep it for their stochastic evaluation")
+        group.add_argument("--pairs", action="store_true",
+                           help="dw, dw_meanfield: differential pairs, every weight two DW "
+                                "synapses read against each other (J+ - J-): signed weights")
         group.add_argument("--threshold", type=_threshold, default=0.5,
                            help="dw kinds take binary inputs: features in [0, 1] are binarised "
                                 "at x > threshold (recorded in the checkpoint and the graph)")
@@ -227,7 +256,8 @@ class _DWKinds(NetworkKind):
             raise ValueError(f"a {self.name} network is one layer: --sizes must be "
                              f"inputs,outputs, got {','.join(map(str, sizes))}")
         config = DWConfig(sizes=sizes, reads=getattr(args, "reads", 8),
-                          threshold=getattr(args, "threshold", 0.5))
+                          threshold=getattr(args, "threshold", 0.5),
+                          pairs=bool(getattr(args, "pairs", False)))
         X = data.X_train
         changed = int(np.count_nonzero((X != 0) & (X != 1)))
         print(f"{self.name}: inputs binarised at x > {config.threshold:g} ({changed} of {X.size} "
@@ -263,12 +293,12 @@ class DWKind(_DWKinds):
         n_in, n_out = c.sizes
         g = nx.DiGraph(schema=schema.SCHEMA, network="dw", sizes=f"{n_in},{n_out}",
                        reads=c.reads, threshold=float(c.threshold), v_read=float(c.v_read),
-                       eval_seed=c.eval_seed,
+                       eval_seed=c.eval_seed, pairs=int(c.pairs),
                        readout_scale=1.0 / (c.v_read * (prm.G_P - prm.G_AP)))
         with torch.no_grad():
-            w = net.w.double()
-            p = switch_probability(w, prm).tolist()
-            w, bias = w.tolist(), net.bias.double().tolist()
+            drives = [w.double() for w in net.drives()]
+            probs = [switch_probability(w, prm).tolist() for w in drives]
+            drives, bias = [w.tolist() for w in drives], net.bias.double().tolist()
         device = {f: getattr(prm, f) for f in ("x0", "dx", "a", "t_read", "G_P", "G_AP")}
         for i in range(n_in):
             g.add_node(f"in{i}", kind="dw_input", layer=0, index=i)
@@ -276,11 +306,12 @@ class DWKind(_DWKinds):
             g.add_node(f"out{j}", kind="dw_neuron", layer=1, index=j, bias=float(bias[j]))
         for i in range(n_in):
             for j in range(n_out):
-                s = f"syn{i}.{j}"
-                g.add_node(s, kind="dw_synapse", layer=1, row=i, column=j, w=float(w[j][i]),
-                           p=float(p[j][i]), **device)
-                g.add_edge(f"in{i}", s, link="dc")
-                g.add_edge(s, f"out{j}", link="dc")
+                for sign, w, p in zip((1, -1), drives, probs):
+                    s = f"syn{i}.{j}" + ("" if sign > 0 else ".neg")
+                    g.add_node(s, kind="dw_synapse", layer=1, row=i, column=j, sign=sign,
+                               w=float(w[j][i]), p=float(p[j][i]), **device)
+                    g.add_edge(f"in{i}", s, link="dc")
+                    g.add_edge(s, f"out{j}", link="dc")
         schema.validate(g)
         return g
 
@@ -292,18 +323,21 @@ class DWKind(_DWKinds):
         kinds = [k for _, k in g.nodes(data="kind")]
         return (f"{g.number_of_nodes()} devices ({kinds.count('dw_synapse')} DW synapses, "
                 f"{kinds.count('dw_input')} inputs, {kinds.count('dw_neuron')} neurons; "
-                f"{g.graph.get('reads')} reads per sample)")
+                f"{g.graph.get('reads')} reads per sample"
+                f"{', differential pairs' if g.graph.get('pairs') else ''})")
 
     def model_from_graph(self, g: nx.DiGraph) -> DWNetwork:
         """The surrogate of a dw graph (the model it was exported from, up to float32)."""
         from spicegen.dw_netlist import read_graph
         layer = read_graph(g)
-        config = DWConfig(sizes=tuple(reversed(layer.w.shape)), reads=layer.reads,
+        config = DWConfig(sizes=tuple(reversed(layer.shape)), reads=layer.reads,
                           threshold=layer.threshold, v_read=layer.v_read,
-                          eval_seed=int(g.graph.get("eval_seed", 0)), device=layer.prm)
+                          eval_seed=int(g.graph.get("eval_seed", 0)), pairs=layer.pairs,
+                          device=layer.prm)
         net = DWNetwork(config)
         with torch.no_grad():
-            net.w.copy_(torch.as_tensor(layer.w))
+            for w, drive in zip(net.drives(), layer.w):
+                w.copy_(torch.as_tensor(drive))
             net.bias.copy_(torch.as_tensor(layer.bias))
         return net.eval()
 

@@ -152,12 +152,14 @@ REPORT_SECTIONS["dw"] = _format_dw
 
 
 def switching_test(counts: np.ndarray, reads: int, p: np.ndarray,
-                   where: list[tuple[int, int]]) -> dict:
-    """Per-synapse binomial test of ngspice's switch counts against p(w)."""
+                   where: list[tuple[int, int, int]]) -> dict:
+    """Per-synapse binomial test of ngspice's switch counts against p(w); ``where``: (row,
+    column, k) of each synapse (k = 1: the - one of a pair)."""
     rows = []
-    for (i, j), k, q in zip(where, counts, p):
+    for (i, j, m), k, q in zip(where, counts, p):
         lo, hi = stats.binom.interval(0.99, reads, q)
-        rows.append({"row": int(i), "column": int(j), "p": float(q), "switched": int(k),
+        rows.append({"row": int(i), "column": int(j), "pair": int(m), "p": float(q),
+                     "switched": int(k),
                      "frequency": float(k / reads), "low99": float(lo / reads),
                      "high99": float(hi / reads),
                      "pvalue": float(stats.binomtest(int(k), reads, float(q)).pvalue)})
@@ -167,12 +169,14 @@ def switching_test(counts: np.ndarray, reads: int, p: np.ndarray,
             "min_pvalue": pmin, "consistent": bool(pmin * max(1, len(rows)) >= 0.01)}
 
 
-def sample_synapses(shape: tuple[int, int], count: int, seed: int = 0) -> list[tuple[int, int]]:
-    """``count`` (row, column) pairs of an (n_out, n_in) layer, chosen with a seeded generator."""
-    n_out, n_in = shape
-    k = min(int(count), n_out * n_in)
-    flat = np.sort(np.random.default_rng(seed).choice(n_out * n_in, size=k, replace=False))
-    return [(int(f % n_in), int(f // n_in)) for f in flat]
+def sample_synapses(shape: tuple[int, int, int], count: int,
+                    seed: int = 0) -> list[tuple[int, int, int]]:
+    """``count`` synapses (row, column, k) of drives of shape (S, n_out, n_in), chosen with a
+    seeded generator."""
+    size = int(np.prod(shape))
+    flat = np.sort(np.random.default_rng(seed).choice(size, size=min(int(count), size),
+                                                      replace=False))
+    return [(int(i), int(j), int(k)) for k, j, i in zip(*np.unravel_index(flat, shape))]
 
 
 # CPU seconds per synapse per read, measured on the digits network (640 synapses, 6 to 7 time
@@ -229,9 +233,9 @@ def cosim_dw(layer: DWLayer, X, y, surrogate: np.ndarray, surrogate_seeds: list[
         if k == 0:       # the first samples' per-read logits, for the waveform plot
             t, keep = res.scale, res.scale <= min(5, net.n_samples) * layer.reads * \
                 layer.prm.t_read + layer.prm.t_read
-            ref = res["i(vref)"][keep]
-            waves = {"t": t[keep], "outputs": np.stack([(res[o][keep] - ref) * layer.scale
-                                                        for o in net.outputs]),
+            waves = {"t": t[keep], "outputs": np.stack([(res[o][keep] - res[f][keep])
+                                                        * layer.scale
+                                                        for o, f in zip(net.outputs, net.refs)]),
                      "read_times": (1 + np.arange(1, min(5, net.n_samples) + 1) * layer.reads)
                      * layer.prm.t_read}
         return [logits, np.array([residual]), switched[None, :]] + extra, waves
@@ -241,12 +245,11 @@ def cosim_dw(layer: DWLayer, X, y, surrogate: np.ndarray, surrogate_seeds: list[
     circuit_all = parts[0].reshape(repeats, n, -1)
     counts = parts[2].sum(0)
     p = layer.probabilities()
-    switching = switching_test(counts, repeats * n * layer.reads, [p[j, i] for i, j in where],
-                               where)
+    switching = switching_test(counts, repeats * n * layer.reads,
+                               [p[k, j, i] for i, j, k in where], where)
     surrogate = np.asarray(surrogate, dtype=np.float64)
     # the spread of the logits: z = (mean of R repeats - expected logit) / (sigma / sqrt R)
-    mu = x @ p.T + layer.bias
-    sd = np.sqrt(x @ (p * (1 - p)).T / layer.reads)
+    mu, sd = layer.moments(x)
     live = sd > 1e-9
 
     def z2(logits: np.ndarray) -> float:

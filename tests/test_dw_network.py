@@ -31,12 +31,14 @@ def one_thread():
     torch.set_num_threads(before)
 
 
-def _net(n_in=16, n_out=3, reads=8, seed=0, spread=1.5):
+def _net(n_in=16, n_out=3, reads=8, seed=0, spread=1.5, pairs=False):
     """A dw network with drives spread around x0 (p from about 0.02 to 0.98) and some biases."""
-    net = make_model("dw", (n_in, n_out), config=DWConfig(sizes=(n_in, n_out), reads=reads))
+    net = make_model("dw", (n_in, n_out),
+                     config=DWConfig(sizes=(n_in, n_out), reads=reads, pairs=pairs))
     gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
-        net.w.add_(spread * torch.randn(net.w.shape, generator=gen))
+        for w in net.drives():
+            w.add_(spread * torch.randn(w.shape, generator=gen))
         net.bias.copy_(torch.randn(n_out, generator=gen))
     return net
 
@@ -71,6 +73,25 @@ def test_forward_is_the_sample_and_the_gradient_flows_through_mu_and_sigma():
     w2 = net.w.detach().clone().requires_grad_(True)
     ((x.float() @ switch_probability(w2, PRM).T * c).sum()).backward()
     assert not torch.allclose(w2.grad, w.grad, rtol=1e-3)
+
+
+def test_pairs_rule_samples_the_difference_and_trains_both_drives():
+    net = _net(reads=8, pairs=True)
+    x = _binary(32, 16)
+    out = net.sample(x, generator=torch.Generator().manual_seed(2))
+    gen = torch.Generator().manual_seed(2)
+    y = [sample_reads(x.float()[:, None, :], w.detach()[None], 8, PRM, gen).sum(-1)
+         for w in net.drives()]
+    assert torch.allclose(out, y[0] - y[1] + net.bias, atol=1e-5)
+    out.sum().backward()
+    assert net.w.grad.abs().sum() > 0 and net.w_neg.grad.abs().sum() > 0
+    p = net.probabilities().detach()
+    mf = net.mean_field(x).detach()
+    assert torch.allclose(mf, x.float() @ (p[0] - p[1]).T + net.bias.detach(), atol=1e-6)
+    # the mean of many passes is the mean field: signed weights
+    draws = net.passes(x, range(300))
+    assert np.abs(draws.mean(0) - mf.double().numpy()).max() < 0.3
+    assert (mf - net.bias.detach()).min() < 0     # a single synapse's weight is never negative
 
 
 def test_eval_pass_is_reproducible_training_pass_is_not():
@@ -118,11 +139,13 @@ def test_baselines_are_deterministic_on_the_same_binarised_inputs():
 
 # ------------------------------------------------------------------ the graph
 
-def test_graph_round_trip_and_surrogate_from_graph(tmp_path):
-    net = _net(reads=16).eval()
+@pytest.mark.parametrize("pairs", [False, True])
+def test_graph_round_trip_and_surrogate_from_graph(tmp_path, pairs):
+    net = _net(reads=16, pairs=pairs).eval()
     g = KIND.to_graph(net)
     kinds = [k for _, k in g.nodes(data="kind")]
-    assert kinds.count("dw_synapse") == 48 and g.graph["threshold"] == 0.5 and g.graph["reads"] == 16
+    assert kinds.count("dw_synapse") == 48 * (2 if pairs else 1)
+    assert g.graph["threshold"] == 0.5 and g.graph["reads"] == 16 and g.graph["pairs"] == pairs
     a = g.nodes["syn2.1"]
     assert a["w"] == float(net.w[1, 2].detach()) and a["G_P"] > a["G_AP"]
     assert a["p"] == pytest.approx(float(switch_probability(net.w[1, 2].detach().double(), PRM)),
@@ -147,6 +170,8 @@ def _tampered(change):
     (lambda g: g.nodes["syn0.0"].update(p=0.3), r"p = 0.3 is not p\(w"),
     (lambda g: g.nodes["syn1.2"].update(G_P=1e-3), r"G_P = 0.001 differs"),
     (lambda g: g.remove_node("syn3.1"), r"need 48 dw_synapse nodes"),
+    (lambda g: g.graph.update(pairs=1), r"need 96 dw_synapse nodes"),
+    (lambda g: g.nodes["syn3.1"].update(sign=-1), r"need 48 dw_synapse nodes.*47 at expected"),
     (lambda g: g.add_edge("in0", "syn1.0", link="dc"), r"syn1.0.*fed by 'in1' alone"),
     (lambda g: g.graph.update(reads=0), r"reads must be an integer.*got 0"),
     (lambda g: g.graph.update(threshold=1.5), r"threshold must be .*got 1.5"),
@@ -159,45 +184,49 @@ def test_bad_graphs_are_named(change, message):
 # ------------------------------------------------------------------ the circuit
 
 @requires_ngspice
-def test_ngspice_draws_switch_with_p_and_the_readout_is_exact():
-    from spicegen.dw_netlist import compile_dw, read_back, read_graph
+@pytest.mark.parametrize("pairs", [False, True])
+def test_ngspice_draws_switch_with_p_and_the_readout_is_exact(pairs):
+    from spicegen.dw_netlist import compile_dw, read_back, read_graph, state_net
     from spicegen.runner import run_netlist
 
-    net = _net(n_in=4, n_out=2, reads=100, seed=4, spread=1.2)
+    net = _net(n_in=4, n_out=2, reads=100, seed=4, spread=1.2, pairs=pairs)
     layer = read_graph(KIND.to_graph(net))
+    S = 2 if pairs else 1
     x = np.array([[1, 0, 1, 1], [0, 1, 1, 0], [1, 1, 1, 1], [1, 0, 0, 1]], float)
-    every = tuple((i, j) for i in range(4) for j in range(2))
-    net_ = compile_dw(layer, x, seed=5, states=every)
-    assert "trrandom" in net_.text and ".options seed=5" in net_.text
-    res = run_netlist(net_.text)
-    logits, residual, switched = read_back(res, net_, layer, every)
+    every = tuple((i, j, k) for k in range(S) for i in range(4) for j in range(2))
+    deck = compile_dw(layer, x, seed=5, states=every)
+    assert "trrandom" in deck.text and ".options seed=5" in deck.text
+    res = run_netlist(deck.text)
+    logits, residual, switched = read_back(res, deck, layer, every)
     reads = 4 * 100
     p = layer.probabilities()
-    for (i, j), k in zip(every, switched):
-        assert stats.binomtest(int(k), reads, p[j, i]).pvalue > 1e-3 / len(every)
-    # the read-out is exact: every read's logit is the count of switched, driven synapses + b
+    for (i, j, k), count in zip(every, switched):
+        assert stats.binomtest(int(count), reads, p[k, j, i]).pvalue > 1e-3 / len(every)
+    # the read-out is exact: every read's logit is the count of switched, driven synapses
+    # (+ minus -) plus the bias
     assert residual < 1e-6
-    t, rt = res.scale, net_.read_times
-    s = np.stack([np.interp(rt, t, res[f"v(st{j}_{i})"]) > 0.5 for i, j in every])
-    s = s.reshape(4, 2, 4, 100)                               # (row, column, sample, read)
-    expect = np.einsum("si,ijsk->sj", x, s) / 100 + layer.bias
+    t, rt = res.scale, deck.read_times
+    s = np.stack([np.interp(rt, t, res[f"v({state_net(*key)})"]) > 0.5 for key in every])
+    s = s.reshape(S, 4, 2, 4, 100)                        # (sign, row, column, sample, read)
+    expect = np.einsum("k,si,kijsr->sj", [1, -1][:S], x, s) / 100 + layer.bias
     assert np.allclose(logits, expect, atol=1e-9)
     # different seed, different draws; the same seed, the same draws
-    other = read_back(run_netlist(compile_dw(layer, x, seed=6, states=every).text), net_,
+    other = read_back(run_netlist(compile_dw(layer, x, seed=6, states=every).text), deck,
                       layer, every)
-    again = read_back(run_netlist(net_.text), net_, layer, every)
+    again = read_back(run_netlist(deck.text), deck, layer, every)
     assert not np.array_equal(other[2], switched) and np.array_equal(again[2], switched)
     # the instances draw independently: the states of two synapses are not the same sequence
-    assert not np.array_equal(s[0, 0], s[1, 0])
+    assert not np.array_equal(s[0, 0, 0], s[0, 1, 0])
 
 
 @requires_ngspice
-def test_crossbar_without_wires_reads_what_the_ideal_summing_reads():
+@pytest.mark.parametrize("pairs", [False, True])
+def test_crossbar_without_wires_reads_what_the_ideal_summing_reads(pairs):
     from spicegen.crossbar import CrossbarConfig
     from spicegen.dw_netlist import compile_dw, read_back, read_graph
     from spicegen.runner import run_netlist
 
-    layer = read_graph(KIND.to_graph(_net(n_in=4, n_out=2, reads=4)))
+    layer = read_graph(KIND.to_graph(_net(n_in=4, n_out=2, reads=4, pairs=pairs)))
     x = np.array([[1, 0, 1, 1], [0, 1, 1, 1]], float)
     for r_wire, same in ((0.0, True), (20.0, False)):
         net = compile_dw(layer, x, seed=2, crossbar=CrossbarConfig(r_wire=r_wire))
