@@ -107,8 +107,12 @@ def cmd_cosim(args: argparse.Namespace) -> int:
     from ..cosim import format_report
     from ..plots import plot_cosim
 
+    from ..executors import get_executor
+
     g, kind = load_graph(args.graph)
     opts = cosim_options(args)
+    # refuse executor options (an unknown name, --scheduler without dask) before any folder exists
+    get_executor(opts.executor, workers=opts.workers, scheduler=opts.scheduler)
     data = load(args.data)
     X, y = data.X_test, data.y_test
     limit = args.limit or kind.default_cosim_limit(opts)
