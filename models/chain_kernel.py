@@ -32,14 +32,14 @@ import numpy as np
 import torch
 
 NODES = 64            # Chebyshev nodes per lag when tabulating c_p(l)
-TOL_W = 1e-9          # a priori truncation target, summed over lags, / peak of one resonator
-TOL_GRAD = 3e-7       # same for d kappa / d delta (Markov bound, pessimistic), / its peak
+TOL_W = 1e-8          # a priori truncation target, summed over lags, / peak of one resonator
+TOL_GRAD = 5e-7      # same for d kappa / d delta (Markov bound, pessimistic), / its peak
 REL_TOL = 1e-6        # a posteriori guard: the computed bound must stay below REL_TOL * max|W|
 MAX_P = 32
 WINDOW = 16          # orders summed in the truncation bounds
 MAX_FINE = 1 << 16    # most fine lattice bins a plan may use
 LATTICE_TOL = 1e-12   # |ln f_i - (y_0 + t_i h)| allowed for inputs to count as a lattice
-BUCKET = 32           # bin ranges are rounded out to multiples of this, so caches survive drift
+BUCKET = 8            # bin ranges are rounded out to multiples of this, so caches survive drift
 
 # what the last calls did: counters by path, and the reason of the last fallback
 STATS: dict = {"fast": 0, "exact": 0, "reason": None, "bound": None, "max_abs": None}
@@ -137,9 +137,9 @@ class Plan:
         self.peak, self.dpeak = _peaks(prm)
         span = int(lat.t.max()) + 1
         best = None
-        # fine bins between h / 2 and 2.5 linewidths wide (narrower: more FFT, wider: more orders)
+        # fine bins at most 2.5 linewidths wide (narrower: longer FFTs, wider: more orders)
         first = max(1, math.ceil(lat.h / (2.5 * prm.alpha)))
-        for sigma in range(first, max(first, math.ceil(2 * lat.h / prm.alpha)) + 1):
+        for sigma in sorted({max(first, round(first * f)) for f in (1, 1.25, 1.5, 2, 2.5, 3, 4)}):
             if sigma * span > MAX_FINE:
                 break
             hf = lat.h / sigma
@@ -152,19 +152,19 @@ class Plan:
             cost = (P + 1) * 2 * sigma * span * math.log2(2 * sigma * span + 2)
             if best is None or cost < best[0]:
                 best = (cost, sigma, P)
-            elif sigma > best[1] + 1:
-                break
         if best is None:
             raise _NoPlan("the input grid is too coarse against the linewidth")
         _, self.sigma, self.P = best
         self.hf = lat.h / self.sigma
         self.targets = torch.as_tensor(self.sigma * lat.t)
         self.n_fine = int(self.targets.max()) + 1
+        self.contiguous = bool(torch.equal(self.targets, torch.arange(len(self.targets))))
         self._ffts: OrderedDict = OrderedDict()
 
     def fft(self, m_lo: int, m_hi: int):
-        """(N, Khat (P, N // 2 + 1), truncation bound summed over lags) for source bins
-        m_lo..m_hi (fine lattice indices)."""
+        """For source bins m_lo..m_hi (fine lattice indices): the FFT length N, the kernels'
+        spectra Khat (P, N // 2 + 1), the spectrum of the truncation bound per lag (tail(l) =
+        sum of |c_p(l)| over the orders left out) and the round-off coefficient."""
         key = (m_lo, m_hi)
         hit = self._ffts.get(key)
         if hit is not None:
@@ -173,11 +173,13 @@ class Plan:
         nb = m_hi - m_lo + 1
         lags = np.arange(-m_hi, self.n_fine - m_lo)         # every lag a target - source reaches
         c = coefficients(lags, self.hf, self.prm)
-        tail = float(np.abs(c[:, self.P:self.P + WINDOW]).sum())
-        roundoff = 1e-13 * float(np.abs(c[:, :self.P]).sum())
+        tail = np.abs(c[:, self.P:self.P + WINDOW]).sum(1)
         N = _fast_size(self.n_fine + nb - 1)
+        # FFT convolution round-off: ||error||_inf <= ~ eps log2(N) ||psi_p||_2 ||c_p||_1 per order
+        roundoff = 4 * np.finfo(np.float64).eps * math.log2(N) * float(np.abs(c[:, :self.P]).sum())
         khat = torch.fft.rfft(torch.as_tensor(c[:, :self.P].T.copy()), n=N, dim=-1)
-        hit = (N, khat, tail + roundoff)
+        tail_hat = torch.fft.rfft(torch.as_tensor(tail), n=N)
+        hit = (N, khat, tail_hat, roundoff)
         self._ffts[key] = hit
         if len(self._ffts) > 8:
             self._ffts.popitem(last=False)
@@ -226,35 +228,43 @@ class _ChebConv(torch.autograd.Function):
     @staticmethod
     def forward(ctx, tau, bins, signs, khat, N, nb, readout, P):
         n_out, n_res = tau.shape
-        T = [torch.ones_like(tau), tau]
-        for _ in range(2, P):
-            T.append(2.0 * tau * T[-1] - T[-2])
-        src = torch.stack(T[:P], 1).mul_(signs)                   # (n_out, P, n_res)
-        psi = tau.new_zeros(n_out, P, N)                          # zero-padded to the FFT length
-        psi.scatter_add_(2, bins[:, None, :].expand(-1, P, -1), src)
-        spec = torch.fft.rfft(psi, dim=-1).mul_(khat).sum(1)      # (n_out, F)
-        W = torch.fft.irfft(spec, n=N, dim=-1)[:, readout]
-        ctx.save_for_backward(tau, bins, signs, khat, readout)
-        ctx.N, ctx.nb, ctx.P = N, nb, P
+        src = tau.new_empty(P, n_out, n_res)                      # s_k T_p(tau), by recurrence
+        src[0] = signs
+        torch.mul(tau, signs, out=src[1])
+        tau2 = 2.0 * tau
+        for p in range(2, P):
+            torch.mul(tau2, src[p - 1], out=src[p])
+            src[p] -= src[p - 2]
+        psi = tau.new_zeros(P, n_out, N)                          # zero-padded to the FFT length
+        psi.scatter_add_(2, bins.expand(P, -1, -1), src)
+        spec = torch.fft.rfft(psi, dim=-1).mul_(khat[:, None, :]).sum(0)   # (n_out, F)
+        W = torch.fft.irfft(spec, n=N, dim=-1)
+        W = W[:, readout] if isinstance(readout, torch.Tensor) else W[:, readout[0]:readout[1]]
+        ctx.save_for_backward(tau, bins, signs, khat)
+        ctx.N, ctx.nb, ctx.P, ctx.readout = N, nb, P, readout
         return W
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad):
-        tau, bins, signs, khat, readout = ctx.saved_tensors
-        N, nb, P = ctx.N, ctx.nb, ctx.P
+        tau, bins, signs, khat = ctx.saved_tensors
+        N, nb, P, readout = ctx.N, ctx.nb, ctx.P, ctx.readout
         g = grad.new_zeros(grad.shape[0], N)
-        g[:, readout] = grad
+        if isinstance(readout, torch.Tensor):
+            g.index_copy_(1, readout, grad)
+        else:
+            g[:, readout[0]:readout[1]] = grad
         gspec = torch.fft.rfft(g, dim=-1)
-        corr = torch.fft.irfft(gspec[:, None, :] * khat.conj(), n=N, dim=-1)[..., :nb]
-        gp = corr.gather(2, bins[:, None, :].expand(-1, P, -1))   # (n_out, P, n_res)
+        corr = torch.fft.irfft(gspec * khat.conj()[:, None, :], n=N, dim=-1)[..., :nb]
+        gp = corr.gather(2, bins.expand(P, -1, -1))               # (P, n_out, n_res)
         # d T_p / d tau = p U_{p-1}(tau)
         u_prev, u = torch.zeros_like(tau), torch.ones_like(tau)
-        out = gp[:, 1] * u
+        out = gp[1].clone()
+        tau2 = 2.0 * tau
         for p in range(2, P):
-            u_prev, u = u, 2.0 * tau * u - u_prev
-            out = out + p * gp[:, p] * u
-        return out * signs, None, None, None, None, None, None, None
+            u_prev, u = u, (tau2 * u).sub_(u_prev)
+            out.addcmul_(gp[p], u, value=float(p))
+        return out.mul_(signs), None, None, None, None, None, None, None
 
 
 def applicable(freqs: torch.Tensor, f_r: torch.Tensor) -> str | None:
@@ -290,19 +300,29 @@ def chain_weights_fast(freqs: torch.Tensor, f_r: torch.Tensor, prm,
     with torch.no_grad():
         m = torch.round(x / plan.hf)
         m_lo, m_hi = int(m.min()), int(m.max())
-        lo = (m_lo - 8) // BUCKET * BUCKET
-        hi = -((-(m_hi + 8)) // BUCKET) * BUCKET
+        lo = (m_lo - 2) // BUCKET * BUCKET
+        hi = -((-(m_hi + 2)) // BUCKET) * BUCKET
         if hi - lo > 8 * plan.n_fine + 1024:
             STATS["reason"] = "resonances spread far beyond the input band"
             return None
         bins = (m - lo).long()
-        occupancy = int(torch.zeros(f_r.shape[0], hi - lo + 1, dtype=torch.int32).scatter_add_(
-            1, bins.to(torch.int64), torch.ones_like(bins, dtype=torch.int32)).max())
-    N, khat, tail = plan.fft(lo, hi)
+        nb = hi - lo + 1
+        counts = torch.zeros(f_r.shape[0], nb, dtype=torch.int32).scatter_add_(
+            1, bins, torch.ones_like(bins, dtype=torch.int32))
+    N, khat, tail_hat, roundoff = plan.fft(lo, hi)
     tau = (x - m * plan.hf) * (2.0 / plan.hf)
     readout = plan.targets + (hi - lo)                            # + nb - 1
-    W = _ChebConv.apply(tau, bins, signs.to(tau.dtype), khat, N, hi - lo + 1, readout, plan.P)
-    bound = occupancy * tail
+    if plan.contiguous:
+        readout = (hi - lo, hi - lo + len(plan.targets))
+    W = _ChebConv.apply(tau, bins, signs.to(tau.dtype), khat, N, nb, readout, plan.P)
+    # error bound: at each input, sum over bins of (most resonators of a chain in the bin) x tail
+    # of the lag to the input; plus round-off
+    with torch.no_grad():
+        most = counts.max(0).values.to(torch.float64)
+        per_input = torch.fft.irfft(torch.fft.rfft(most, n=N) * tail_hat, n=N)
+        per_input = per_input[readout] if isinstance(readout, torch.Tensor) else \
+            per_input[readout[0]:readout[1]]
+        bound = float(per_input.max()) + roundoff * math.sqrt(f_r.shape[1] * float(most.max()))
     max_abs = float(W.detach().abs().max())
     STATS["bound"], STATS["max_abs"] = bound, max_abs
     if not bound <= REL_TOL * max_abs:
