@@ -221,6 +221,25 @@ def plan_for(freqs: torch.Tensor, prm) -> Plan | None:
     return plan
 
 
+_BUFFERS: OrderedDict = OrderedDict()
+
+
+def _padded(shape: tuple, used: int, like: torch.Tensor) -> torch.Tensor:
+    """A zero buffer of ``shape`` whose last dimension is zero beyond ``used``: kept between calls,
+    only [..., :used] is cleared (the FFT reads it at once; autograd does not keep it)."""
+    key = (shape, used, like.dtype, like.device)
+    buf = _BUFFERS.get(key)
+    if buf is None:
+        buf = like.new_zeros(shape)
+        _BUFFERS[key] = buf
+        if len(_BUFFERS) > 4:
+            _BUFFERS.popitem(last=False)
+    else:
+        _BUFFERS.move_to_end(key)
+        buf[..., :used].zero_()
+    return buf
+
+
 class _ChebConv(torch.autograd.Function):
     """tau (n_out, n_res) -> W (n_out, n_in): Psi_p = scatter of s_k T_p(tau), FFT convolution
     with the tabulated c_p, read out at the input bins. Backward: the adjoint correlation."""
@@ -235,9 +254,12 @@ class _ChebConv(torch.autograd.Function):
         for p in range(2, P):
             torch.mul(tau2, src[p - 1], out=src[p])
             src[p] -= src[p - 2]
-        psi = tau.new_zeros(P, n_out, N)                          # zero-padded to the FFT length
+        psi = _padded((P, n_out, N), nb, tau)                     # zero-padded to the FFT length
         psi.scatter_add_(2, bins.expand(P, -1, -1), src)
-        spec = torch.fft.rfft(psi, dim=-1).mul_(khat[:, None, :]).sum(0)   # (n_out, F)
+        X = torch.fft.rfft(psi, dim=-1)
+        spec = X[0] * khat[0]                                     # (n_out, F)
+        for p in range(1, P):
+            spec.addcmul_(X[p], khat[p])
         W = torch.fft.irfft(spec, n=N, dim=-1)
         W = W[:, readout] if isinstance(readout, torch.Tensor) else W[:, readout[0]:readout[1]]
         ctx.save_for_backward(tau, bins, signs, khat)
