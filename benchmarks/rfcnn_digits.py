@@ -87,6 +87,9 @@ def main() -> None:
     ap.add_argument("--stride", type=int, default=1)
     ap.add_argument("--padding", type=int, default=0)
     ap.add_argument("--arrangements", nargs="+", default=["shared-line", "reuse"])
+    ap.add_argument("--line-f-max", type=float, default=RFCNNConfig.f_max,
+                    help="top of the conv lines' band (Hz)")
+    ap.add_argument("--readout-f-max", type=float, help="top of the read-out line's band (Hz)")
     ap.add_argument("--lr", type=float, default=0.03, help="rfcnn learning rate")
     ap.add_argument("--cnn-lr", type=float, default=0.01)
     ap.add_argument("--cosim-limit", type=int, help="co-simulate only the first N test samples")
@@ -101,7 +104,7 @@ def main() -> None:
     side = int(round(data.n_features ** 0.5))
     out = conv_side(side, args.kernel, args.stride, args.padding)
     shape = dict(side=side, filters=args.filters, kernel=args.kernel, stride=args.stride,
-                 padding=args.padding)
+                 padding=args.padding, f_max=args.line_f_max, readout_f_max=args.readout_f_max)
     sizes = (side * side, args.filters * out * out, data.n_classes)
     print(f"shape: {args.filters} filters {args.kernel}x{args.kernel}, stride {args.stride}, "
           f"padding {args.padding} on {side}x{side}: sizes {sizes}")
