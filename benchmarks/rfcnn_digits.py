@@ -1,7 +1,7 @@
 """Benchmark of RF convolutional networks (kind rfcnn) beside the software CNN of the same shape.
 
     .venv/bin/python benchmarks/rfcnn_digits.py                   # digits, 3 seeds, both plans
-    .venv/bin/python benchmarks/rfcnn_digits.py --seeds 5 --epochs 40
+    .venv/bin/python benchmarks/rfcnn_digits.py --seeds 5 --epochs 60 --rf-crosstalk
     .venv/bin/python benchmarks/rfcnn_digits.py --data mnist:/usr/share/datasets/fashion-mnist \
         --pool 2 --kernel 4 --stride 2 --seeds 1 --epochs 5 --arrangements reuse   # Fashion 14x14
 
@@ -24,7 +24,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from spicegen.rfcnn_analysis import crosstalk_report  # noqa: E402
+from spicegen.rfcnn_analysis import crosstalk_report, rf_resonator_crosstalk  # noqa: E402
 from spicegen.rfcnn_netlist import conv_side, cosim_rfcnn  # noqa: E402
 from spintronic.networks import get_kind  # noqa: E402
 from spintronic.networks.checkpoints import make_model  # noqa: E402
@@ -52,7 +52,7 @@ def train_seeds(kind: str, config: RFCNNConfig, data, seeds: int, epochs: int, l
     return out, acc
 
 
-def hardware(model, data, limit, workers: int) -> dict:
+def hardware(model, data, limit, workers: int, rf: bool) -> dict:
     kind = get_kind("rfcnn")
     g = kind.to_graph(model)
     kind.check_graph(g)
@@ -64,6 +64,13 @@ def hardware(model, data, limit, workers: int) -> dict:
               f"(resonator at its peak vs the nearest channel) {100 * r['plan_crosstalk']:.1f} %,"
               f" trained worst off-target {100 * r['worst_crosstalk']:.1f} % of the largest "
               f"weight ({r['worst_resonator']} from {r['worst_source']})")
+    if rf:      # one chain's resonators on their line, each alone, at carrier level
+        xt = rf_resonator_crosstalk(g, workers=workers)
+        print(f"  rf level, {xt['resonators']} resonators of one chain on {xt['line']} "
+              f"({xt['channels']} channels): worst off-target {100 * xt['rf_worst']:.1f} % "
+              f"(Lorentzian {100 * xt['lorentzian_worst']:.1f} %), rf vs Lorentzian "
+              f"{100 * xt['rf_error_of_max']:.2f} % of the largest entry, {xt['seconds']:.1f} s")
+        print("  " + "\n  ".join(xt["result"].report().splitlines()[-6:]))
     X, y = data.X_test[:limit], data.y_test[:limit]
     res = cosim_rfcnn(g, X, y, workers=workers)
     rep = res.report()
@@ -94,6 +101,8 @@ def main() -> None:
     ap.add_argument("--cnn-lr", type=float, default=0.01)
     ap.add_argument("--cosim-limit", type=int, help="co-simulate only the first N test samples")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--rf-crosstalk", action="store_true",
+                    help="also one chain's resonators at carrier level (seconds per plan)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -115,7 +124,7 @@ def main() -> None:
         config = RFCNNConfig(sizes=sizes, arrangement=arrangement, **shape)
         runs, acc = train_seeds("rfcnn", config, data, args.seeds, args.epochs, args.lr)
         start = time.perf_counter()
-        hw = hardware(runs[0][0], data, args.cosim_limit, args.workers)
+        hw = hardware(runs[0][0], data, args.cosim_limit, args.workers, args.rf_crosstalk)
         summary.append((arrangement, acc, runs[0][2], hw, time.perf_counter() - start))
     print("\nsummary (mean +- std over seeds; hardware figures of seed 0):")
     print(f"  cnn          {cnn_acc.mean():.2f} +- {cnn_acc.std():.2f} %")
