@@ -60,7 +60,7 @@ def test_network_must_fit_the_data(digits):
     with pytest.raises(ValueError, match="lr"):
         TrainConfig(lr=0.0)
     with pytest.raises(ValueError, match="kind"):
-        make_model("cnn", (64, 10), 0)
+        make_model("bogus", (64, 10), 0)
 
 
 def test_mlp_baseline_shape():
