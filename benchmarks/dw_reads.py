@@ -46,7 +46,8 @@ def stochastic_accuracy(model, X, y, reads: int, passes: int) -> float:
 
 def fit(kind: str, data, reads: int, seed: int, args):
     sizes = (data.n_features, data.n_classes)
-    model = make_model(kind, sizes, seed, DWConfig(sizes=sizes, reads=reads))
+    model = make_model(kind, sizes, seed, DWConfig(sizes=sizes, reads=reads,
+                                                   pairs=args.pairs and kind != "dw_perceptron"))
     start = time.perf_counter()
     result = train(model, data, TrainConfig(epochs=args.epochs, lr=0.02, batch_size=64,
                                             seed=seed, patience=args.patience))
@@ -84,7 +85,8 @@ def accuracy_vs_reads(data, args) -> None:
                   f"passes), p<0.1 or >0.9: {100 * bimodal(p):.1f} % of synapses, "
                   f"{res.best_epoch + 1} epochs best, {sec:.1f} s", flush=True)
     ref = 100 * np.mean(perceptron)
-    print(f"\naccuracy against reads ({data.name}, {len(args.seeds)} seed(s), test set of "
+    print(f"\naccuracy against reads ({data.name}, {len(args.seeds)} seed(s), "
+          f"{'differential pairs, ' if args.pairs else ''}test set of "
           f"{len(y)}; mean +- sd over seeds):")
     print(f"  deterministic perceptron   {ref:6.2f} +- {100 * np.std(perceptron):.2f} %")
     print(f"  mean field, deterministic  {100 * np.mean(meanfield_det):6.2f} +- "
@@ -111,14 +113,17 @@ def cosim_time(data, args) -> None:
     kind = networks.get_kind("dw")
     X, y = data.X_test[:args.images], data.y_test[:args.images]
     sizes = (data.n_features, data.n_classes)
-    print(f"\nco-simulation time ({sizes[0]} x {sizes[1]} = {sizes[0] * sizes[1]} DW synapses, "
+    synapses = sizes[0] * sizes[1] * (2 if args.pairs else 1)
+    print(f"\nco-simulation time ({sizes[0]} x {sizes[1]}: {synapses} DW synapses, "
           f"{len(y)} test images, 1 repeat, {args.workers} worker(s)):")
     print("      N   s per image   ms per read   CPU s per image   argmax agreement   switching test")
     base, c0 = None, None
     for n in args.cosim_reads:
-        net = make_model("dw", sizes, 0, DWConfig(sizes=sizes, reads=n))
+        net = make_model("dw", sizes, 0, DWConfig(sizes=sizes, reads=n, pairs=args.pairs))
+        gen = torch.Generator().manual_seed(0)
         with torch.no_grad():
-            net.w.add_(1.5 * torch.randn(net.w.shape, generator=torch.Generator().manual_seed(0)))
+            for w in net.drives():
+                w.add_(1.5 * torch.randn(w.shape, generator=gen))
         cpu = _cpu()
         res = kind.cosim(kind.to_graph(net.eval()), X, y, networks.CosimOptions(
             workers=args.workers, extra={"repeats": 1, "check_synapses": 32}))
@@ -154,6 +159,8 @@ def main() -> None:
     ap.add_argument("--images", type=int, default=8, help="test images of the timing runs")
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--threads", type=int, default=1, help="torch threads")
+    ap.add_argument("--pairs", action="store_true",
+                    help="dw and mean field with differential pairs (signed weights J+ - J-)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     if args.data.startswith("mnist:"):
