@@ -171,6 +171,7 @@ def test_a_resume_into_another_network_set_up_or_data_is_refused(monkeypatch, tm
 def test_progress_shows_an_epoch_bar_and_a_batch_bar_on_long_epochs(monkeypatch, capsys):
     from spintronic.training import trainer
     data = _tiny_digits()
+    monkeypatch.setattr(trainer, "SLOW_EPOCH_S", 1e9)     # a loaded machine must not flip it
     train(make_model("mlp", (64, 8, 10), 0), data, TrainConfig(epochs=2), progress=True)
     err = capsys.readouterr().err
     assert "train mlp" in err and "epoch 1" not in err      # short epochs: no batch bar

@@ -65,11 +65,13 @@ def _batch_bar(progress: bool, n_batches: int, epoch: int):
         return None
     from tqdm import tqdm
     return tqdm(total=n_batches, desc=f"epoch {epoch + 1}", unit="batch", leave=False,
-                delay=0.0 if n_batches >= MANY_BATCHES else 2.0)
+                delay=0.0 if n_batches >= MANY_BATCHES else SLOW_EPOCH_S)
 
 
 #: an epoch of this many batches shows its per-batch bar from the start
 MANY_BATCHES = 500
+#: otherwise the bar appears once an epoch has run this long (s)
+SLOW_EPOCH_S = 2.0
 
 
 def train(model: nn.Module, data: Dataset, cfg: TrainConfig = TrainConfig(),
