@@ -58,11 +58,20 @@ def bimodal(p: np.ndarray) -> float:
     return float(((p < 0.1) | (p > 0.9)).mean())
 
 
+def live_inputs(data, threshold: float = 0.5) -> np.ndarray:
+    """Inputs that are 1 in some training image: the synapses of the others never train (their
+    p stays at p(x0) = 0.51, e.g. the digits' border pixels) and are left out of the histograms."""
+    return (data.X_train > threshold).any(0)
+
+
 def accuracy_vs_reads(data, args) -> None:
     X, y = data.X_test, data.y_test
     rows = {n: [] for n in args.reads}
     mf_rows = {n: [] for n in args.reads}
     perceptron, meanfield_det, p_hist = [], [], {}
+    live = live_inputs(data)
+    print(f"  {int(live.sum())} of {len(live)} inputs are 1 in some training image: p statistics "
+          f"over their synapses")
     for seed in args.seeds:
         per, res, sec = fit("dw_perceptron", data, 1, seed, args)
         perceptron.append(res.test_accuracy)
@@ -79,7 +88,7 @@ def accuracy_vs_reads(data, args) -> None:
             model, res, sec = fit("dw", data, n, seed, args)
             acc = stochastic_accuracy(model, X, y, n, args.passes)
             rows[n].append(acc)
-            p = model.probabilities().detach().numpy().ravel()
+            p = model.probabilities().detach().numpy()[..., live].ravel()
             p_hist.setdefault(n, []).append(p)
             print(f"  seed {seed} dw N={n:3d}: stochastic test {100 * acc:.2f} % ({args.passes} "
                   f"passes), p<0.1 or >0.9: {100 * bimodal(p):.1f} % of synapses, "
@@ -93,6 +102,8 @@ def accuracy_vs_reads(data, args) -> None:
           f"{100 * np.std(meanfield_det):.2f} %")
     print("      N   dw (stochastic)     mean field with N reads   dw - perceptron   "
           "p<0.1 or >0.9")
+    if args.plots:
+        plot(args, rows, mf_rows, perceptron, meanfield_det, p_hist)
     for n in args.reads:
         a, m = 100 * np.array(rows[n]), 100 * np.array(mf_rows[n])
         print(f"  {n:5d}   {a.mean():6.2f} +- {a.std():4.2f} %    {m.mean():6.2f} +- {m.std():4.2f} %"
@@ -105,6 +116,31 @@ def _cpu() -> float:
     time, not inflated when other jobs share the cores."""
     me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def plot(args, rows, mf_rows, perceptron, meanfield_det, p_hist) -> None:
+    from spicegen.plotting import pyplot, save
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    n = np.array(args.reads)
+    for label, r, style in (("dw (rule)", rows, "o-"), ("mean field, N reads", mf_rows, "s--")):
+        a = 100 * np.array([r[k] for k in args.reads])
+        ax.errorbar(n, a.mean(1), yerr=a.std(1), fmt=style, capsize=3, label=label)
+    ax.axhline(100 * np.mean(perceptron), color="k", lw=1, label="deterministic perceptron")
+    ax.axhline(100 * np.mean(meanfield_det), color="0.5", lw=1, ls=":",
+               label="mean field, deterministic")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("reads N")
+    ax.set_ylabel("test accuracy (%)")
+    ax.legend(fontsize=8)
+    print("wrote", save(fig, os.path.join(args.plots, "dw_reads.png")))
+    fig, axes = plt.subplots(1, len(args.reads), figsize=(2.2 * len(args.reads), 2.6),
+                             sharey=True, squeeze=False)
+    for ax, k in zip(axes[0], args.reads):
+        ax.hist(np.concatenate(p_hist[k]), bins=20, range=(0, 1), color="tab:blue")
+        ax.set_title(f"N = {k}", fontsize=9)
+        ax.set_xlabel("trained p")
+    print("wrote", save(fig, os.path.join(args.plots, "dw_p_hist.png")))
 
 
 def cosim_time(data, args) -> None:
@@ -159,6 +195,8 @@ def main() -> None:
     ap.add_argument("--images", type=int, default=8, help="test images of the timing runs")
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--threads", type=int, default=1, help="torch threads")
+    ap.add_argument("--plots", metavar="DIR",
+                    help="also write dw_reads.png (accuracy against N) and dw_p_hist.png here")
     ap.add_argument("--pairs", action="store_true",
                     help="dw and mean field with differential pairs (signed weights J+ - J-)")
     args = ap.parse_args()
