@@ -31,7 +31,7 @@ from spintronic import networks  # noqa: E402
 from spintronic.networks.checkpoints import make_model  # noqa: E402
 from spintronic.networks.sparse import SparseMLPConfig, SparseRFConfig  # noqa: E402
 from spintronic.training.datasets import load  # noqa: E402
-from spintronic.training.trainer import TrainConfig, train  # noqa: E402
+from spintronic.training.trainer import TrainConfig, save_checkpoint, train  # noqa: E402
 from spicegen.topology import topology  # noqa: E402
 
 VARIANTS = ("rf", "rf+f_in", "random", "prune", "set")
@@ -143,18 +143,25 @@ def main() -> None:
                    help="test samples co-simulated (default: all; 0: no co-simulation)")
     # one torch thread: these layers are tiny, and on 2 shared cores a second thread made a
     # training step 4-10x slower (measured: 10 ms -> 86 ms per step under load)
+    p.add_argument("--save", metavar="PATH",
+                   help="also write the co-simulated network's checkpoint here")
+    p.add_argument("--train-limit", type=int, help="a seeded subset of N training samples")
     p.add_argument("--threads", type=int, default=1, help="torch threads")
     p.add_argument("--workers", type=int, default=2, help="parallel ngspice runs")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    data = load(args.data)
+    data = load(args.data, train_limit=args.train_limit)
     print(data.summary())
     print(f"load average at start: {os.getloadavg()[0]:.2f} ({os.cpu_count()} cores); "
           f"{args.epochs} epochs, {args.seeds} seeds, {args.threads} torch threads")
     start = time.perf_counter()
     models = sweep(args, data)
-    if args.cosim_k and args.cosim_limit != 0 and ("rf+f_in", args.cosim_k) in models:
-        cosim(models[("rf+f_in", args.cosim_k)], data, args.cosim_limit, args.workers)
+    picked = models.get(("rf+f_in", args.cosim_k))
+    if picked is not None and args.save:
+        save_checkpoint(picked, args.save, dataset=args.data)
+        print(f"wrote {args.save}")
+    if picked is not None and args.cosim_limit != 0:
+        cosim(picked, data, args.cosim_limit, args.workers)
     print(f"total {time.perf_counter() - start:.0f} s; load average at end: "
           f"{os.getloadavg()[0]:.2f}")
 
