@@ -30,7 +30,7 @@ from spintronic.networks import get_kind  # noqa: E402
 from spintronic.networks.checkpoints import make_model  # noqa: E402
 from spintronic.networks.rfcnn import RFCNNConfig  # noqa: E402
 from spintronic.training.datasets import load  # noqa: E402
-from spintronic.training.trainer import TrainConfig, train  # noqa: E402
+from spintronic.training.trainer import TrainConfig, save_checkpoint, train  # noqa: E402
 
 
 def train_seeds(kind: str, config: RFCNNConfig, data, seeds: int, epochs: int, lr: float):
@@ -101,6 +101,7 @@ def main() -> None:
     ap.add_argument("--cnn-lr", type=float, default=0.01)
     ap.add_argument("--cosim-limit", type=int, help="co-simulate only the first N test samples")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--save", metavar="DIR", help="write each plan's seed-0 rfcnn checkpoint here")
     ap.add_argument("--rf-crosstalk", action="store_true",
                     help="also one chain's resonators at carrier level (seconds per plan)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads")
@@ -123,6 +124,10 @@ def main() -> None:
     for arrangement in args.arrangements:
         config = RFCNNConfig(sizes=sizes, arrangement=arrangement, **shape)
         runs, acc = train_seeds("rfcnn", config, data, args.seeds, args.epochs, args.lr)
+        if args.save:      # the seed-0 network, for `spicegen export` / `cosim` later
+            os.makedirs(args.save, exist_ok=True)
+            save_checkpoint(runs[0][0], os.path.join(args.save, f"rfcnn_{arrangement}.pt"),
+                            TrainConfig(epochs=args.epochs, lr=args.lr), runs[0][1], data.name)
         start = time.perf_counter()
         hw = hardware(runs[0][0], data, args.cosim_limit, args.workers, args.rf_crosstalk)
         summary.append((arrangement, acc, runs[0][2], hw, time.perf_counter() - start))
