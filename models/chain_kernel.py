@@ -106,13 +106,14 @@ class _NoPlan(ValueError):
 
 
 class Lattice:
-    """Inputs on a lattice ln(f_i / f_0) = t_i h (any order, any subset)."""
+    """Inputs on a lattice ln(f_i / f_0) = t_i h (any order, any subset), each within resid."""
 
-    def __init__(self, f0: float, h: float, t: np.ndarray):
-        self.f0, self.h, self.t = f0, h, t
+    def __init__(self, f0: float, h: float, t: np.ndarray, resid: float):
+        self.f0, self.h, self.t, self.resid = f0, h, t, resid
 
 
 def find_lattice(freqs: np.ndarray) -> Lattice | None:
+    """The lattice of positive input frequencies (numpy), or None if they are not on one."""
     if freqs.ndim != 1 or len(freqs) < 2 or not np.all(np.isfinite(freqs)) or freqs.min() <= 0:
         return None
     f0 = float(freqs.min())
@@ -128,9 +129,7 @@ def find_lattice(freqs: np.ndarray) -> Lattice | None:
     h = float((t * y).sum() / (t * t).sum())
     if np.abs(y - t * h).max() > LATTICE_TOL:
         return None
-    lat = Lattice(f0, h, t.astype(np.int64))
-    lat.resid = float(np.abs(y - t * h).max())
-    return lat
+    return Lattice(f0, h, t.astype(np.int64), float(np.abs(y - t * h).max()))
 
 
 class Plan:
