@@ -1,4 +1,4 @@
-"""RF convolutional network (Leroux et al. 2022, kind ``rfcnn``) and its software CNN (kind ``cnn``).
+"""RF convolutional network (Leroux et al. 2022, kind ``rfcnn``) and its software CNN (``cnn``).
 
 A convolutional layer of MTJ resonator chains: one chain per (filter, output position) holds the
 filter's k x k taps, one resonator per tap, every chain of a filter sharing the tap's detuning

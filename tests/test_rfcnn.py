@@ -222,7 +222,8 @@ def test_bad_inputs_are_one_clear_message():
         kind.config_from_args(args, data)
     # 784 pixels on one line of 0.02-0.12 GHz: 0.23 linewidths apart
     wide = _config("shared-line", side=28, filters=1, kernel=5, stride=4, padding=0)
-    with pytest.raises(ValueError, match=r"channels \d+ and \d+ \(.* Hz\) are 0.229 linewidths apart"):
+    with pytest.raises(ValueError,
+                       match=r"channels \d+ and \d+ \(.* Hz\) are 0.229 linewidths apart"):
         RFCNN(wide)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
