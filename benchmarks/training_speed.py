@@ -1,15 +1,18 @@
 """Training speed of RF networks: the chain-weight kernel (models/chain_kernel.py) beside the exact
 sum it replaces, in the same run. Prints every figure it measures.
 
-    .venv/bin/python benchmarks/training_speed.py                  # all (about 5 min on 2 idle cores)
+    .venv/bin/python benchmarks/training_speed.py                  # all (about 4 min on 2 cores)
     .venv/bin/python benchmarks/training_speed.py --threads 1
     .venv/bin/python benchmarks/training_speed.py --no-fashion     # no Fashion-MNIST (~1 min)
 
-Targets (issue 5): a 256-128-10 RF network on 702 samples, batch 32, float64, Adam: <= 0.35 s per
-epoch; 784-128-10 on Fashion-MNIST (54 000 training images): <= 60 s per epoch, its test accuracy
-beside the software MLP of the same shape after as many epochs; one training step of 784-128-10 at
-<= 2 GB peak; chain weights within 1e-6 of max|W|, forward and gradient.
-Run it alone: torch uses every thread it is given; the load average is printed before and after.
+Targets (the training-speed issue): a 256-128-10 RF network on 702 samples, batch 32, float64,
+Adam: <= 0.35 s per epoch; 784-128-10 on Fashion-MNIST (54 000 training images): <= 60 s per
+epoch, its test accuracy beside the software MLP of the same shape after as many epochs; one
+training step of 784-128-10 at <= 2 GB peak; chain weights within 1e-6 of max|W|, forward and
+gradient. Measured with 2 threads at load average ~2 (other jobs running): 0.30 s/epoch (exact
+sum 13 s), 42 s/epoch (exact ~6400 s), 14 MB per step (exact 4.8 GB); with 1 thread 0.47 s/epoch.
+Run it alone: torch uses every thread it is given; the load average is printed before and after,
+and CPU time beside wall time (a loaded machine inflates it far less).
 """
 from __future__ import annotations
 
@@ -34,7 +37,8 @@ FASHION = "mnist:/usr/share/datasets/fashion-mnist"
 
 
 def load_average() -> str:
-    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg()) + f" on {os.cpu_count()} cores"
+    loads = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return f"load average {loads} on {os.cpu_count()} cores"
 
 
 def median_time(fn, repeats: int) -> float:
@@ -71,9 +75,11 @@ def kernel(n_in: int, n_out: int, exact_repeats: int) -> None:
     plan = chain_kernel.plan_for(freqs, prm)
     fwd = float((Wf - We).abs().max() / We.abs().max())
     grad = float((gf - ge).abs().max() / ge.abs().max())
-    print(f"  {n_out} chains x {n_in} resonators x {n_in} inputs: W + gradient fast {1e3 * tf:.1f} ms "
-          f"(CPU {1e3 * cf:.1f}), exact {1e3 * te:.0f} ms (CPU {1e3 * ce:.0f}): x{te / tf:.0f}; sigma {plan.sigma}, P {plan.P}; error / max|W| "
-          f"forward {fwd:.1e} (computed bound {chain_kernel.STATS['bound'] / float(Wf.abs().max()):.1e}), "
+    bound = chain_kernel.STATS["bound"] / float(Wf.abs().max())
+    print(f"  {n_out} chains x {n_in} resonators x {n_in} inputs: W + gradient fast "
+          f"{1e3 * tf:.1f} ms (CPU {1e3 * cf:.1f}), exact {1e3 * te:.0f} ms (CPU {1e3 * ce:.0f}): "
+          f"x{te / tf:.0f}; sigma {plan.sigma}, P {plan.P}; error / max|W| "
+          f"forward {fwd:.1e} (computed bound {bound:.1e}), "
           f"gradient {grad:.1e}")
 
 
@@ -124,7 +130,8 @@ with chain_kernel.forced({mode!r}):
     loss = torch.nn.functional.cross_entropy(model(x), y)
     opt.zero_grad(); loss.backward(); opt.step()
 after = hwm()
-print(json.dumps({{"before_MB": before / 1024, "peak_MB": after / 1024, "fast": chain_kernel.STATS["fast"]}}))
+print(json.dumps({{"before_MB": before / 1024, "peak_MB": after / 1024,
+                  "fast": chain_kernel.STATS["fast"]}}))
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -136,7 +143,8 @@ def fashion(epochs: int, exact_steps: int) -> None:
     print(f"  {data.summary()} (loaded in {time.perf_counter() - t0:.1f} s)")
     rf = epoch_time((784, 128, 10), data, epochs, None)
     print(f"  rf 784-128-10, kernel: {rf.seconds_per_epoch:.1f} s/epoch over {len(rf.history)} "
-          f"epochs (CPU {rf.cpu_per_epoch:.1f} s/epoch); test accuracy {100 * rf.test_accuracy:.2f} % (val {100 * rf.val_accuracy:.2f} %)")
+          f"epochs (CPU {rf.cpu_per_epoch:.1f} s/epoch); test accuracy "
+          f"{100 * rf.test_accuracy:.2f} % (val {100 * rf.val_accuracy:.2f} %)")
     mlp = epoch_time((784, 128, 10), data, epochs, None, lr=0.003, kind="mlp")
     print(f"  mlp 784-128-10: {mlp.seconds_per_epoch:.1f} s/epoch; test accuracy "
           f"{100 * mlp.test_accuracy:.2f} % after the same {epochs} epochs")
@@ -184,7 +192,8 @@ def main() -> None:
           f"{exact.cpu_per_epoch:.2f} s): x{exact.seconds_per_epoch / fast.seconds_per_epoch:.0f}"
           f"  [target <= 0.35 s]")
 
-    print("one training step of 784-128-10 (batch 32), peak resident memory (VmHWM, fresh process):")
+    print("one training step of 784-128-10 (batch 32), peak resident memory (VmHWM, fresh "
+          "process):")
     for mode in ("fast", "exact"):
         m = step_memory(mode)
         print(f"  {mode}: {m['peak_MB'] - m['before_MB']:.0f} MB above the {m['before_MB']:.0f} MB "

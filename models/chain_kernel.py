@@ -79,8 +79,9 @@ _DCT[:, 0] *= 0.5
 
 
 def coefficients(lags: np.ndarray, hf: float, prm) -> np.ndarray:
-    """(len(lags), NODES) Chebyshev coefficients of tau -> kappa(l hf - tau hf / 2), tau in [-1, 1]."""
-    vals = _kappa(np.asarray(lags, dtype=np.float64)[:, None] * hf - 0.5 * hf * _NODE_T[None, :], prm)
+    """(len(lags), NODES) Chebyshev coefficients of tau -> kappa(l hf - tau hf / 2) on [-1, 1]."""
+    lam = np.asarray(lags, dtype=np.float64)[:, None] * hf - 0.5 * hf * _NODE_T[None, :]
+    vals = _kappa(lam, prm)
     return vals @ _DCT
 
 

@@ -85,7 +85,8 @@ def chain_signs(n_res: int, dtype=torch.float64, device=None) -> torch.Tensor:
 FAST_MIN_TERMS = 150_000
 
 
-def chain_weights_exact(freqs: torch.Tensor, f_r: torch.Tensor, prm: ResonatorParams) -> torch.Tensor:
+def chain_weights_exact(freqs: torch.Tensor, f_r: torch.Tensor,
+                        prm: ResonatorParams) -> torch.Tensor:
     """:func:`chain_weights` by the explicit sum over every (chain, resonator, input) triple."""
     g = lorentzian(freqs[None, None, :], f_r[..., None], prm)  # (chains, res, n_in)
     return torch.einsum("cri,r->ci", g, chain_signs(f_r.shape[-1], g.dtype, g.device))

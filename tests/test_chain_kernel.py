@@ -1,6 +1,6 @@
-"""The fast chain weights (models/chain_kernel.py) against the exact sum: forward and gradient within
-1e-6 of the largest entry for any sizes, linewidths, offsets and parameters; the computed bound
-holds; the fast path is the one large layers take; everything it cannot do goes exact."""
+"""The fast chain weights (models/chain_kernel.py) against the exact sum: forward and gradient
+within 1e-6 of the largest entry for any sizes, linewidths, offsets and parameters; the computed
+bound holds; the fast path is the one large layers take; everything it cannot do goes exact."""
 import math
 
 import numpy as np
