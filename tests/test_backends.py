@@ -262,8 +262,11 @@ def test_timeout_kills_ngspice_and_removes_the_temp_folder(fake_ngspice, tmp_pat
     assert leftovers(tmp) == [] and not alive(int(pidfile.read_text()))
 
 
+# the child restores Python's Ctrl-C handler: a parent started in the background (nohup, `&`, some
+# CI runners) passes SIGINT on as ignored, and Python then installs no handler of its own
 CHILD = """
-import sys
+import signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from spicegen import run_netlist
 from spicegen.signals import install_signal_handlers
 install_signal_handlers()
