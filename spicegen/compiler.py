@@ -127,6 +127,26 @@ def _pwl(times: np.ndarray, values: np.ndarray) -> str:
     return f"PWL({pairs})"
 
 
+def check_stimulus(X: np.ndarray, n_in: int, window: float, rise: float) -> np.ndarray:
+    """X as float64 (n_samples, n_in) in [0, inf), refused before anything is built when its
+    shape, values or window are wrong, or when the windowed netlist would exceed the limits
+    (.tran steps of window / 50, one PWL point pair per value)."""
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or X.shape[1] != n_in:
+        raise CompileError(f"stimulus must have shape (n_samples, {n_in}), got {X.shape}")
+    if not np.isfinite(X).all() or X.min() < 0:
+        raise CompileError("stimulus values must be finite and >= 0")
+    if not (window > 0 and 0 < rise < window):
+        raise CompileError(f"need window > rise > 0, got window={window}, rise={rise}")
+    n = len(X)
+    if 50 * n > schema.MAX_TIME_POINTS or n * n_in > schema.MAX_INPUT_LEVELS:
+        raise CompileError(f"{n} samples of {n_in} inputs make {50 * n:,} time points and "
+                           f"{n * n_in:,} input levels in one netlist; the limits are "
+                           f"{schema.MAX_TIME_POINTS:,} and {schema.MAX_INPUT_LEVELS:,}: compile "
+                           f"fewer samples at a time")
+    return X
+
+
 def compile_envelope(g: nx.DiGraph, X: np.ndarray, window: float = 200e-9, rise: float = 1e-9,
                      p_init: float = 1e-3, title: str = "", checked: bool = False) -> Netlist:
     """Netlist that plays the samples X (n, n_in) in [0, 1] one after another, each for ``window``
@@ -139,20 +159,8 @@ def compile_envelope(g: nx.DiGraph, X: np.ndarray, window: float = 200e-9, rise:
     if not checked:
         _check_rf(g)
     sizes = schema.layer_sizes(g)
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2 or X.shape[1] != sizes[0]:
-        raise CompileError(f"stimulus must have shape (n_samples, {sizes[0]}), got {X.shape}")
-    if not np.isfinite(X).all() or X.min() < 0:
-        raise CompileError("stimulus values must be finite and >= 0")
-    if not (window > 0 and 0 < rise < window):
-        raise CompileError(f"need window > rise > 0, got window={window}, rise={rise}")
+    X = check_stimulus(X, sizes[0], window, rise)
     n = len(X)
-    # refused before anything is built: .tran steps of window / 50, one PWL point pair per value
-    if 50 * n > schema.MAX_TIME_POINTS or n * sizes[0] > schema.MAX_INPUT_LEVELS:
-        raise CompileError(f"{n} samples of {sizes[0]} inputs make {50 * n:,} time points and "
-                           f"{n * sizes[0]:,} input levels in one netlist; the limits are "
-                           f"{schema.MAX_TIME_POINTS:,} and {schema.MAX_INPUT_LEVELS:,}: compile "
-                           f"fewer samples at a time")
     lines = [f"* spicegen envelope netlist {title}".rstrip(),
              _comment(f"network sizes {','.join(map(str, sizes))}, {n} samples, window {window:g} s"),
              Options(reltol=1e-5, vntol=1e-12, abstol=1e-15).render()]

@@ -152,6 +152,26 @@ def run_chunks(run_piece, n: int, chunk: int | None, workers: int, backend: str,
     return layers, parts[0][1], len(pieces)
 
 
+def windowed_piece(compile_fn, g: nx.DiGraph, X: np.ndarray, window: float, backend: str,
+                   timeout: float | None):
+    """``run_piece(slice)`` for ``run_chunks`` of a time-multiplexed envelope netlist: compile
+    ``compile_fn(g, X[slice], window=window, checked=True)``, run it, and read every layer's
+    chains at the end of each window (plus the first few windows' waveforms, for plots)."""
+    def run_piece(sl: slice) -> tuple[list[np.ndarray], dict]:
+        net = compile_fn(g, X[sl], window=window, checked=True)
+        res = run_netlist(net.text, backend, timeout=timeout or size_timeout(net.text))
+        t = res.scale
+        layers = _chain_waveforms(res, net)
+        waveforms = {}
+        if sl.start == 0:
+            keep = t <= min(5, net.n_samples) * window
+            waveforms = {"t": t[keep], "outputs": np.stack([v[keep] for v in layers[-1]]),
+                         "read_times": net.read_times[:5]}
+        return [np.stack([np.interp(net.read_times, t, v) for v in vecs], axis=1)
+                for vecs in layers], waveforms
+    return run_piece
+
+
 def cosim_envelope(g: nx.DiGraph, X: np.ndarray, y: np.ndarray, window: float = 200e-9,
                    workers: int = 2, chunk: int | None = 45, backend: str = "subprocess",
                    progress: bool = False, executor: str = "threads",
@@ -171,19 +191,7 @@ def cosim_envelope(g: nx.DiGraph, X: np.ndarray, y: np.ndarray, window: float = 
     start = time.perf_counter()
     _check_rf(g)                     # once, not once per chunk
 
-    def run_piece(sl: slice) -> tuple[list[np.ndarray], dict]:
-        net = compile_envelope(g, X[sl], window=window, checked=True)
-        res = run_netlist(net.text, backend, timeout=timeout or size_timeout(net.text))
-        t = res.scale
-        layers = _chain_waveforms(res, net)
-        waveforms = {}
-        if sl.start == 0:  # keep the first few windows for plots
-            keep = t <= min(5, net.n_samples) * window
-            waveforms = {"t": t[keep], "outputs": np.stack([v[keep] for v in layers[-1]]),
-                         "read_times": net.read_times[:5]}
-        return [np.stack([np.interp(net.read_times, t, v) for v in vecs], axis=1)
-                for vecs in layers], waveforms
-
+    run_piece = windowed_piece(compile_envelope, g, X, window, backend, timeout)
     circuit, waveforms, runs = run_chunks(run_piece, len(X), chunk, workers, backend, progress,
                                           executor, scheduler)
     seconds = time.perf_counter() - start

@@ -26,7 +26,7 @@ from spintronic.models import resonator, stno
 from spintronic.models.params import spice_number as num
 from spintronic.models.units import POWER_UNIT
 
-from .compiler import (_SHARED, CompileError, Netlist, _comment, _finite, _neuron_cards, _pwl,
+from .compiler import (_SHARED, CompileError, check_stimulus, Netlist, _comment, _finite, _neuron_cards, _pwl,
                        source_frequency)
 from .deck import Options, Tran
 
@@ -346,18 +346,8 @@ def compile_rfcnn(g: nx.DiGraph, X: np.ndarray, window: float = 200e-9, rise: fl
         schema.validate(g)
         check_rfcnn(g)
     sizes = schema.layer_sizes(g)
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2 or X.shape[1] != sizes[0]:
-        raise CompileError(f"stimulus must have shape (n_samples, {sizes[0]}), got {X.shape}")
-    if not np.isfinite(X).all() or X.min() < 0:
-        raise CompileError("stimulus values must be finite and >= 0")
-    if not (window > 0 and 0 < rise < window):
-        raise CompileError(f"need window > rise > 0, got window={window}, rise={rise}")
+    X = check_stimulus(X, sizes[0], window, rise)
     n = len(X)
-    if 50 * n > schema.MAX_TIME_POINTS or n * sizes[0] > schema.MAX_INPUT_LEVELS:
-        raise CompileError(f"{n} samples of {sizes[0]} pixels exceed one netlist's limits "
-                           f"({schema.MAX_TIME_POINTS:,} time points, "
-                           f"{schema.MAX_INPUT_LEVELS:,} input levels): compile fewer")
     s = conv_shape(g)
     lines = [f"* spicegen rfcnn envelope netlist {title}".rstrip(),
              _comment(f"{s['filters']} filters {s['kernel']}x{s['kernel']} stride {s['stride']} "
@@ -411,9 +401,7 @@ def cosim_rfcnn(g: nx.DiGraph, X: np.ndarray, y: np.ndarray, window: float = 200
                 timeout: float | None = None):
     """The test set through ngspice in runs of ``chunk`` samples, fanned out by the named
     executor (``cosim.run_chunks``), beside the graph's steady-state surrogate."""
-    from .backends._ngspice import size_timeout
-    from .cosim import CosimResult, _chain_waveforms, _check_labels, run_chunks
-    from .runner import run_netlist
+    from .cosim import CosimResult, _check_labels, run_chunks, windowed_piece
 
     X = np.asarray(X, dtype=np.float64)
     y = _check_labels(X, y)
@@ -421,19 +409,7 @@ def cosim_rfcnn(g: nx.DiGraph, X: np.ndarray, y: np.ndarray, window: float = 200
     schema.validate(g)
     check_rfcnn(g)
 
-    def run_piece(sl: slice):
-        net = compile_rfcnn(g, X[sl], window=window, checked=True)
-        res = run_netlist(net.text, backend, timeout=timeout or size_timeout(net.text))
-        t = res.scale
-        layers = _chain_waveforms(res, net)
-        waveforms = {}
-        if sl.start == 0:
-            keep = t <= min(5, net.n_samples) * window
-            waveforms = {"t": t[keep], "outputs": np.stack([v[keep] for v in layers[-1]]),
-                         "read_times": net.read_times[:5]}
-        return [np.stack([np.interp(net.read_times, t, v) for v in vecs], axis=1)
-                for vecs in layers], waveforms
-
+    run_piece = windowed_piece(compile_rfcnn, g, X, window, backend, timeout)
     circuit, waveforms, runs = run_chunks(run_piece, len(X), chunk, workers, backend, progress,
                                           executor, scheduler)
     return CosimResult(y, graph_forward(g, X), circuit, time.perf_counter() - start, runs,
