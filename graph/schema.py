@@ -324,20 +324,25 @@ def layer_sizes(g: nx.DiGraph) -> list[int]:
     return sizes
 
 
-def chains(g: nx.DiGraph, layer: int) -> list[tuple[str, list[str], str]]:
-    """(head line, ordered resonators, end node) for every chain of ``layer``, by chain index."""
-    line = f"L{layer}.line"
+def line_chains(g: nx.DiGraph, lines) -> list[tuple[str, list[str], str]]:
+    """(line, ordered resonators, end node) for every chain fed by ``lines``, by chain index."""
     out = []
-    for head in g.successors(line):
-        path = [head]
-        while True:
-            (nxt,) = list(g.successors(path[-1]))
-            if g.nodes[nxt]["kind"] != "resonator":
-                break
-            path.append(nxt)
-        out.append((line, path, nxt))
+    for line in lines:
+        for head in g.successors(line):
+            path = [head]
+            while True:
+                (nxt,) = list(g.successors(path[-1]))
+                if g.nodes[nxt]["kind"] != "resonator":
+                    break
+                path.append(nxt)
+            out.append((line, path, nxt))
     out.sort(key=lambda c: g.nodes[c[1][0]]["chain"])
     return out
+
+
+def chains(g: nx.DiGraph, layer: int) -> list[tuple[str, list[str], str]]:
+    """(head line, ordered resonators, end node) for every chain of ``layer``'s one line."""
+    return line_chains(g, [f"L{layer}.line"])
 
 
 def sources(g: nx.DiGraph, layer: int) -> list[str]:

@@ -249,21 +249,10 @@ def _conv_chain(g, line, head, patch, lines, s, seen, shared_detuning, chans, ta
 # ------------------------------------------------------------------------- weights
 
 def layer_chains(g: nx.DiGraph, layer: int) -> list[tuple[str, list[str], str]]:
-    """(line, resonators, end node) of every chain of ``layer``, by chain index."""
-    out = []
-    for line, a in g.nodes(data=True):
-        if a["kind"] != "rf_line" or a["layer"] != layer:
-            continue
-        for head in g.successors(line):
-            path = [head]
-            while True:
-                (nxt,) = list(g.successors(path[-1]))
-                if g.nodes[nxt]["kind"] != "resonator":
-                    break
-                path.append(nxt)
-            out.append((line, path, nxt))
-    out.sort(key=lambda c: g.nodes[c[1][0]]["chain"])
-    return out
+    """(line, resonators, end node) of every chain of ``layer`` (one line per patch), by chain
+    index."""
+    return schema.line_chains(g, [n for n, a in g.nodes(data=True)
+                                  if a["kind"] == "rf_line" and a["layer"] == layer])
 
 
 def line_sources(g: nx.DiGraph, line) -> tuple[list, np.ndarray, np.ndarray, np.ndarray]:
