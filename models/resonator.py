@@ -20,7 +20,7 @@ import warnings
 import numpy as np
 import torch
 
-from . import chain_kernel
+from . import chain_kernel, published
 from .device import Device, Subckt, register_device
 from .params import Params, param, spice_number
 from .units import FREQ_UNIT, POWER_UNIT, STATE_CURRENT_UNIT, check_fidelity
@@ -35,7 +35,8 @@ RWA_ALPHA_LIMIT = 0.02
 class ResonatorParams(Params):
     f_r: float = param(1e9, "positive", "default resonance frequency (Hz); trained per device")
     alpha: float = param(0.01, "positive", "relative half-width: D = alpha f_r")
-    K_SD: float = param(0.0884 / 10e-6, "positive", "spin-diode sensitivity (V/W)")
+    K_SD: float = param(published.K_SD, "positive",
+                        "spin-diode sensitivity (V/W): tan(pi/4) / (8 sqrt 2) / 10 uA")
     a_sym: float = param(0.0, "finite", "weight of the symmetric Lorentzian term")
     a_asym: float = param(1.0, "finite", "weight of the antisymmetric Lorentzian term")
     R0: float = param(1e3, "positive", "MTJ resistance at rest (Ohm)")

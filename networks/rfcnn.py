@@ -41,7 +41,7 @@ from torch import nn
 
 from spintronic.graph import schema
 from spintronic.graph.build import add_chains
-from spintronic.models import ResonatorParams, STNOParams, resonator, stno
+from spintronic.models import ResonatorParams, STNOParams, published, resonator, stno
 from spintronic.models.resonator import chain_signs
 from spintronic.training.rf_network import DictConfig, FrequencyGrid, RFLayer
 from spicegen.rfcnn_netlist import ARRANGEMENTS, conv_side, patch_index
@@ -85,8 +85,8 @@ class RFCNNConfig(DictConfig):
     # since 144 STNOs (not 32) share the line and its chains' amplifier-free read-out; on digits,
     # 3 seeds x 30 epochs: 96.57 % at 0.02 against 95.82 % at 0.05
     hidden_attenuation: float = 0.02
-    g_m: float = 3.388e-3
-    v_bias: float = 11.08e-3
+    g_m: float = published.G_M          # the public amplifier (spintronic.models.published)
+    v_bias: float = published.V_BIAS
     readout_scale: float = 1e4
     init_spread: float = 1.0
     stno: STNOParams = STNOParams()

@@ -40,7 +40,9 @@ def test_params_are_frozen_and_published_defaults():
     # P_out = 1 uW at I = 40 uA (z = 4, p0 = 3/6)
     assert math.isclose(prm.k_P * 0.5 * prm.R * (40e-6) ** 2, 1e-6, rel_tol=1e-12)
     res = ResonatorParams()
-    assert math.isclose(res.K_SD * 1e-6, 8.84e-3, rel_tol=1e-12)
+    # the published expression tan(pi/4) / (8 sqrt 2) / I_th, I_th = 10 uA, not 0.0884 / I_th
+    assert math.isclose(res.K_SD, 1 / (8 * math.sqrt(2)) / 10e-6, rel_tol=1e-15)
+    assert not math.isclose(res.K_SD, 0.0884 / 10e-6, rel_tol=1e-5)
     dw = DomainWallParams()
     assert (dw.x0, dw.dx, dw.a) == (4.63168, 2.72741, 0.97813)
     assert 2 <= dw.on_off_ratio <= 3
@@ -54,3 +56,18 @@ def test_spice_number_round_trips_exactly():
         assert float(spice_number(v)) == v
     with pytest.raises(ValueError):
         spice_number(float("nan"))
+
+
+def test_amplifier_constants_are_the_published_full_values():
+    """g_m and V_bias of the public spinMLP config (3.388370758630916 uA/mV, 0.011084586710145186
+    V), not the 3-4 digit values: every network that uses the public amplifier takes them."""
+    from spintronic.models import published
+    from spintronic.training.rf_network import RFNetworkConfig
+    from spintronic.training.stno_network import DynamicalConfig
+    from spintronic.networks.rfcnn import RFCNNConfig
+
+    assert published.G_M == 3.388370758630916e-3 and published.V_BIAS == 0.011084586710145186
+    for cfg in (RFNetworkConfig(), RFCNNConfig()):
+        assert (cfg.g_m, cfg.v_bias) == (published.G_M, published.V_BIAS), type(cfg).__name__
+    assert DynamicalConfig().g_m == published.G_M
+    assert ResonatorParams().K_SD == published.K_SD

@@ -12,11 +12,12 @@ def test_antisymmetric_lorentzian_peaks_at_plus_minus_linewidth():
     D = PRM.alpha * 1e9
     f = f_r + torch.tensor([-D, 0.0, D], dtype=torch.float64)
     v = resonator.rectified_voltage(torch.tensor(1e-6), f, f_r, PRM)
-    # 8.84 mV per uW at the extremes, zero at resonance, sign set by the side
-    assert v.tolist() == pytest.approx([-8.84e-3, 0.0, 8.84e-3])
+    # 8.8388 mV per uW at the extremes (K_SD x 1 uW), zero at resonance, sign set by the side
+    peak = 1e-6 / (8 * np.sqrt(2)) / 10e-6
+    assert v.tolist() == pytest.approx([-peak, 0.0, peak], rel=1e-6)  # P_in is float32
     fine = f_r + torch.linspace(-5 * D, 5 * D, 2001, dtype=torch.float64)
     v = resonator.rectified_voltage(torch.tensor(1e-6), fine, f_r, PRM)
-    assert float(v.max()) == pytest.approx(8.84e-3, rel=1e-6)
+    assert float(v.max()) == pytest.approx(peak, rel=1e-6)
     assert float(fine[v.argmax()] - f_r) == pytest.approx(D, rel=1e-2)
 
 

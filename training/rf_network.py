@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from spintronic.models import ResonatorParams, STNOParams, resonator, stno
+from spintronic.models import ResonatorParams, STNOParams, published, resonator, stno
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,8 +84,8 @@ class RFNetworkConfig(DictConfig):
     # RF attenuation between an STNO and the chains it feeds: keeps each layer's summed chain
     # voltage within the amplifier's window (about 9 mV for the public g_m and clamps)
     hidden_attenuation: float = 0.05
-    g_m: float = 3.388e-3        # amplifier transconductance (A/V) = 3.388 uA/mV
-    v_bias: float = 11.08e-3     # amplifier input bias (V)
+    g_m: float = published.G_M   # amplifier transconductance (A/V), 3.388 uA/mV, as published
+    v_bias: float = published.V_BIAS  # amplifier input bias (V), 11.08 mV, as published
     readout_scale: float = 1e4   # logits = chain voltage / 0.1 mV
     train_input_freqs: bool = False
     init_spread: float = 1.0     # initial f_r offsets uniform in +-spread linewidths

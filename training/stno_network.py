@@ -39,7 +39,7 @@ import warnings
 import torch
 from torch import nn
 
-from spintronic.models import ResonatorParams, STNOParams, resonator, stno
+from spintronic.models import ResonatorParams, STNOParams, published, resonator, stno
 from spintronic.models.units import POWER_UNIT
 
 from .rf_network import DictConfig, FrequencyGrid
@@ -83,7 +83,7 @@ class DynamicalConfig(DictConfig):
     f_max: float = 30e9
     grid: str = "geometric"
     p_max: float = 0.2e-6                  # RF power of a full-scale pixel (W)
-    g_m: float = 3.388e-3                  # chain voltage -> STNO current (A/V)
+    g_m: float = published.G_M             # chain voltage -> STNO current (A/V), as published
     attenuation: float = 0.1               # fraction of an STNO's emitted power on the next line
     init_spread: float = 1.0               # initial f_r offsets, uniform in +-spread linewidths
     resonator: ResonatorParams = ResonatorParams(alpha=0.02)
