@@ -10,6 +10,9 @@ Graph attributes
                   number of inputs per time step)
     readout_scale logits per volt of output chain voltage ("rf"), per unit of output power
                   ("dynamical")
+    data_source   optional: the data set the network was trained on, as a JSON object in one
+                  string (training.datasets' ``Dataset.source``: resolved spec, seed, pooling,
+                  digest...); see :func:`data_source`
     dynamical only: dt (s, input time step), steps, substeps (of the surrogate's integration),
                   order ("rows" / "pixels"), readout ("last" /
                   "mean"), readout_steps, p_init (power each sample starts from), and optionally
@@ -206,9 +209,42 @@ def validate(g: nx.DiGraph) -> None:
                 raise GraphError(f"edge {a!r} -> {b!r}: weight must be a finite number, got {w!r}")
     if "readout_scale" in g.graph:
         _graph_number(g, "readout_scale", low=0.0, low_open=True)
+    data_source(g)
     network = g.graph.get("network")
     if network == "dynamical":
         _check_dynamical_attrs(g, sizes)
+
+
+#: the most characters of a graph's data_source attribute (a recorded source is ~400)
+MAX_DATA_SOURCE = 8192
+
+
+def data_source(g: nx.DiGraph) -> dict | None:
+    """The data source recorded in graph attribute ``data_source`` (a JSON object naming its
+    ``spec``), or None when the graph records none."""
+    text = g.graph.get("data_source")
+    if text is None:
+        return None
+    if not isinstance(text, str) or len(text) > MAX_DATA_SOURCE:
+        raise GraphError(f"graph attribute data_source must be a JSON object in a string of at "
+                         f"most {MAX_DATA_SOURCE} characters, got {text!r:.80}")
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        value = None
+    if not isinstance(value, dict) or not isinstance(value.get("spec"), str):
+        raise GraphError(f"graph attribute data_source must be a JSON object naming its 'spec', "
+                         f"got {text!r:.80}")
+    return value
+
+
+def set_data_source(g: nx.DiGraph, source: dict | None) -> None:
+    """Record (or, with None, remove) the data source: one string attribute, so that it
+    survives JSON and GraphML alike."""
+    g.graph.pop("data_source", None)
+    if source is not None:
+        g.graph["data_source"] = json.dumps(source, sort_keys=True)
+        data_source(g)
 
 
 def _graph_number(g: nx.DiGraph, name: str, integer: bool = False, low: float | None = None,
