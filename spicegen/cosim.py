@@ -87,6 +87,16 @@ class CosimResult:
             "unit": self.unit,
         }
 
+    def text(self) -> str:
+        """The report as ``spicegen cosim`` prints it."""
+        return format_report(self.report())
+
+    def plot(self, out_dir: str) -> list[str]:
+        """Write the figures ``spicegen cosim`` writes (scores, confusion matrices, waveforms)
+        into ``out_dir``; returns their paths."""
+        from .cosim_plots import plot_cosim
+        return plot_cosim(self, out_dir)
+
 
 #: optional report sections: a key of the report dict -> the lines that format it (a kind whose
 #: co-simulation says more than the lines below registers one; ``format_report`` appends them)
@@ -123,6 +133,19 @@ def _check_labels(X: np.ndarray, y) -> np.ndarray:
     return y
 
 
+def progress_bar():
+    """tqdm's class for this front end: a widget in Jupyter, text on stderr elsewhere (a notebook
+    without ipywidgets gets the text bar, without tqdm's warning about it)."""
+    import warnings
+
+    from tqdm import TqdmWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TqdmWarning)
+        from tqdm.auto import tqdm
+    return tqdm
+
+
 def run_chunks(run_piece, n: int, chunk: int | None, workers: int, backend: str,
                progress: bool, executor: str = "threads", scheduler: str | None = None
                ) -> tuple[list[np.ndarray], dict, int]:
@@ -138,8 +161,7 @@ def run_chunks(run_piece, n: int, chunk: int | None, workers: int, backend: str,
     pieces = [slice(i, min(i + chunk, n)) for i in range(0, n, chunk)]
     bar = None
     if progress:
-        from tqdm import tqdm
-        bar = tqdm(total=len(pieces), desc="ngspice", unit="run")
+        bar = progress_bar()(total=len(pieces), desc="ngspice", unit="run")
     try:
         # the executor runs a back end that holds one ngspice per process (shared library) one
         # piece at a time in this process, and in parallel only in worker processes

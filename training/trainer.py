@@ -58,14 +58,27 @@ def _network_dict(model: nn.Module) -> dict:
     return config.to_dict() if config is not None else {"sizes": list(model.sizes)}
 
 
+def progress_bar():
+    """tqdm's class for this front end: a widget in Jupyter, text on stderr elsewhere. A notebook
+    without ipywidgets gets the text bar; tqdm's warning about that is left out (once per
+    process, at its first import, and about nothing the user asked for)."""
+    import warnings
+
+    from tqdm import TqdmWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TqdmWarning)
+        from tqdm.auto import tqdm
+    return tqdm
+
+
 def _batch_bar(progress: bool, n_batches: int, epoch: int):
     """The per-batch bar of one epoch, with its ETA: shown at once on an epoch of many batches,
     otherwise only once the epoch has taken 2 s (short epochs keep to the epoch bar)."""
     if not progress:
         return None
-    from tqdm import tqdm
-    return tqdm(total=n_batches, desc=f"epoch {epoch + 1}", unit="batch", leave=False,
-                delay=0.0 if n_batches >= MANY_BATCHES else SLOW_EPOCH_S)
+    return progress_bar()(total=n_batches, desc=f"epoch {epoch + 1}", unit="batch", leave=False,
+                          delay=0.0 if n_batches >= MANY_BATCHES else SLOW_EPOCH_S)
 
 
 #: an epoch of this many batches shows its per-batch bar from the start
@@ -124,8 +137,7 @@ def train(model: nn.Module, data: Dataset, cfg: TrainConfig = TrainConfig(),
     epochs = range(start_epoch, cfg.epochs)
     bar = None
     if progress:
-        from tqdm import tqdm
-        bar = tqdm(total=cfg.epochs, initial=start_epoch, unit="epoch",
+        bar = progress_bar()(total=cfg.epochs, initial=start_epoch, unit="epoch",
                    desc=f"train {getattr(model, 'kind', '')}")
     try:
         for epoch in epochs:
