@@ -6,7 +6,7 @@ import argparse
 
 from spintronic import networks
 
-from . import analysis_cmds, networks_cmds
+from . import analysis_cmds, import_cmds, networks_cmds
 from .options import (default_threads, fraction, indices, nonneg_int, positive_float,
                       positive_int, ranged, sizes)
 
@@ -123,10 +123,13 @@ def _export(sub) -> None:
     ex.add_argument("--out", default="out/rf.graph.json", help="graph file, .json or .graphml")
     ex.add_argument("--netlist", help="also write the netlist of a few test samples here")
     ex.add_argument("--samples", type=positive_int, default=10, help="test samples in --netlist")
+    ex.add_argument("--data", help="data set of the --netlist samples, recorded in the graph "
+                    "(default: the one the checkpoint records; a different one is a warning)")
     ex.add_argument("--window", type=positive_float, default=200e-9,
                     help="rf networks: seconds each sample is applied")
     ex.add_argument("--points-per-step", type=positive_int,
-                    help="dynamical networks: fixed integration steps per input step")
+                    help="dynamical networks: fixed integration steps per input step (default: "
+                         "the surrogate's substeps, at least 8)")
     ex.set_defaults(func=networks_cmds.cmd_export)
 
 
@@ -134,8 +137,10 @@ def _cosim(sub) -> None:
     co = sub.add_parser("cosim", formatter_class=_Formatter,
                         help="run the test set through ngspice beside the surrogate")
     co.add_argument("--graph", default="out/rf.graph.json", help="a graph written by export")
-    co.add_argument("--data", default="digits", help="the data set the graph was trained on")
-    co.add_argument("--limit", type=positive_int, help="only the first N test samples")
+    co.add_argument("--data", help="the data set the graph was trained on (default: the one the "
+                    "graph records, with its pooling; without one, this option is needed)")
+    co.add_argument("--limit", type=positive_int,
+                    help="only the first N test samples (default: all; rf fidelity: 10)")
     co.add_argument("--fidelity", choices=["envelope", "rf"], default="envelope",
                     help="envelope: whole test sets; rf: carrier level, a few samples")
     co.add_argument("--window", type=positive_float, default=200e-9,
@@ -181,7 +186,8 @@ def _crosstalk(sub) -> None:
     xt.add_argument("--power", type=positive_float, default=1e-6, help="power per channel (W)")
     xt.add_argument("--alpha", type=ranged(float, 0.0, 0.5, low_open=True), default=0.01,
                     help="resonator damping (linewidth / f)")
-    xt.add_argument("--lp-ratio", type=fraction, help="read-out corner as a fraction of the carrier")
+    xt.add_argument("--lp-ratio", type=fraction, help="read-out corner as a fraction of the "
+                    "carrier (default: the resonators' lp_ratio)")
     xt.add_argument("--beat-notes", action="store_true", help="also sweep beat ripple vs corner")
     xt.add_argument("--pulling", action="store_true", help="also tabulate frequency pulling")
     xt.add_argument("--guideline", type=fraction, metavar="BOUND",
@@ -196,7 +202,8 @@ def _sneak(sub) -> None:
                         help="one trained RF layer as a DW-MTJ crossbar: sneak paths, IR drop, "
                              "MAC error and accuracy beside the resonator chains")
     sn.add_argument("--graph", default="out/rf.graph.json", help="a trained RF graph")
-    sn.add_argument("--data", default="digits", help="the data set the graph was trained on")
+    sn.add_argument("--data", help="the data set the graph was trained on (default: the one the "
+                    "graph records, with its pooling; without one, this option is needed)")
     sn.add_argument("--layer", type=positive_int, default=1, help="layer mapped to the crossbar")
     sn.add_argument("--on-off", type=ranged(float, 1.0, 1e6, low_open=True), default=2.5,
                     help="ON/OFF ratio G_P / G_AP (> 1)")
@@ -207,7 +214,15 @@ def _sneak(sub) -> None:
     sn.add_argument("--access", action="store_true", help="access transistor in every cell")
     sn.add_argument("--single-ended", action="store_true",
                     help="one device per weight and a reference column, not G+/G- pairs")
-    sn.add_argument("--limit", type=positive_int, help="only the first N test samples")
+    sn.add_argument("--limit", type=positive_int,
+                    help="only the first N test samples (default: all)")
+    sn.add_argument("--solver", choices=["spice", "nodal"], default="spice",
+                    help="the single-sample solve: ngspice (.op), or sparse nodal analysis "
+                         "(scipy; the same circuit, seconds for a 196 x 128 layer that ngspice "
+                         "may take minutes over)")
+    sn.add_argument("--timeout", type=positive_float, default=120.0,
+                    help="seconds the ngspice runs (the --solver spice solve, and the envelope "
+                         "run of the resonator chains) may take")
     sn.add_argument("--out", default="out/sneak", help="folder for the plots")
     sn.set_defaults(func=analysis_cmds.cmd_sneak)
 
@@ -237,6 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     _cosim(sub)
     _crosstalk(sub)
     _sneak(sub)
+    import_cmds.add_parser(sub, _Formatter)
     lib = sub.add_parser("library", formatter_class=_Formatter,
                          help="regenerate netlists/: the device model library (.lib, .va) and "
                               "the example networks' netlists")
