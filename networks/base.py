@@ -100,6 +100,20 @@ class NetworkKind:
     def describe_graph(self, g: nx.DiGraph) -> str:
         return f"{g.number_of_nodes()} devices"
 
+    def resonator_lines(self, g: nx.DiGraph) -> list:
+        """The graph's resonator lines, each with the sources that share it and its chains: what
+        the design-rule check reads (``spicegen.design_rules``; default: every ``rf_line`` node,
+        its predecessors and the chains it heads; a graph without lines has none)."""
+        from spicegen.design_rules import resonator_lines
+        return resonator_lines(g)
+
+    def design_rules(self, g: nx.DiGraph, lp_ratio: float | None = None,
+                     graph_path: str | None = None):
+        """Per-layer design rules of the graph (``spicegen.design_rules.check``) on this kind's
+        resonator lines: where the envelope co-simulation cannot see beat notes."""
+        from spicegen.design_rules import check
+        return check(g, self.resonator_lines(g), lp_ratio=lp_ratio, graph_path=graph_path)
+
     def export_extras(self, model: nn.Module, g: nx.DiGraph, graph_path: str) -> list[str]:
         """What ``export`` also writes beside the graph (reports, plots): one line each."""
         return []

@@ -146,6 +146,15 @@ class STNOKind(_SequenceKind):
         return (f"{g.number_of_nodes()} devices ({kinds.count('neuron')} STNOs, "
                 f"{kinds.count('resonator')} resonators, {weights} weights)")
 
+    def crosstalk_line(self, g, layer, inputs=None, chains=None):
+        """``spicegen crosstalk --graph``: picked sources and chains of a chain-synapse layer's
+        line (what the design-rule warnings point to)."""
+        from spicegen.design_rules import line_crosstalk
+        if f"L{layer}.line" not in g:
+            raise ValueError("ideal synapses have no resonator line: crosstalk needs a graph "
+                             "trained with --synapses chain")
+        return line_crosstalk(g, f"L{layer}.line", inputs, chains)
+
     def compile(self, g, X, opts: CosimOptions, title=""):
         from spicegen.dynamical import compile_dynamical
         return compile_dynamical(g, X, points_per_step=opts.points_per_step, title=title)
