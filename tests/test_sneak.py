@@ -40,3 +40,76 @@ def test_bad_requests(graph, digits, tmp_path, capsys):
     assert main(["sneak", "--graph", path, "--on-off", "1.0", "--limit", "5"]) == 2
     assert "argument --on-off: must be > 1.0" in capsys.readouterr().err
     assert main(["sneak", "--graph", path, "--r-wire", "-1", "--limit", "5"]) == 2
+
+
+def test_headline_is_the_sweep_row_at_these_settings_and_solvers_agree(graph, digits):
+    """The headline MAC error is the sweeps' measure (worst over the samples, one full scale) and
+    equals the sweep row at the same settings; sample 0 alone is labelled as such and, on the same
+    full scale, cannot exceed the worst over the samples it belongs to."""
+    X, y = digits.X_test[:80], digits.y_test[:80]
+    cfg = CrossbarConfig(r_wire=1.0, on_off=2.5)
+    spice = inspect_layer(graph, X, y, 1, cfg, on_off=(1.5, 2.5, 10), r_wire=(0.0, 1.0),
+                          chain_samples=5)
+    nodal = inspect_layer(graph, X, y, 1, cfg, on_off=(1.5, 2.5, 10), r_wire=(0.0, 1.0),
+                          chain_samples=5, solver="nodal")
+    for rep in (spice, nodal):
+        values, errors, _ = rep.sweeps["ON/OFF ratio"]
+        assert errors[values.index(2.5)] == rep.mac_error
+        values, errors, _ = rep.sweeps["wire resistance per cell (Ohm)"]
+        assert errors[values.index(1.0)] == rep.mac_error
+        assert 0 < rep.sample_error_fs <= rep.mac_error * (1 + 1e-6)
+        text = rep.text()
+        assert text.count("<- these settings") == 2 and "sample 0 alone" in text
+        assert f"{100 * rep.mac_error:.3f} % FS, worst over the 80 samples" in text
+    assert spice.sample.solver == "ngspice" and nodal.sample.solver == "numpy"
+    assert np.allclose(spice.sample.output, nodal.sample.output, rtol=1e-6, atol=1e-12)
+    assert nodal.to_dict()["mac_error_fs"] == nodal.mac_error
+    with pytest.raises(ValueError, match="solver must be one of spice, nodal"):
+        inspect_layer(graph, X, y, 1, cfg, solver="numpy")
+
+
+def test_the_timeout_reaches_ngspice(graph, digits):
+    from spicegen.errors import SpiceError
+    with pytest.raises(SpiceError, match="timed out"):
+        inspect_layer(graph, digits.X_test[:5], digits.y_test[:5], 1, CrossbarConfig(),
+                      chain_samples=5, timeout=1e-3)
+
+
+def test_cli_sneak_uses_the_recorded_data_and_writes_a_report(graph, tmp_path, capsys):
+    import json
+
+    from spintronic.graph import schema
+    from spintronic.training.datasets import load
+    g = graph.copy()
+    plain = str(tmp_path / "plain.json")
+    schema.save(g, plain)
+    assert main(["sneak", "--graph", plain, "--limit", "5", "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert "records no data source: pass --data" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "x").exists()
+    schema.set_data_source(g, load("digits", train_limit=300).source)
+    path = str(tmp_path / "g.json")
+    schema.save(g, path)
+    out = str(tmp_path / "sn")
+    assert main(["sneak", "--graph", path, "--limit", "20", "--solver", "nodal", "--timeout",
+                 "60", "--out", out]) == 0
+    printed = capsys.readouterr().out
+    assert "data: digits (train_limit 300) (recorded in graph" in printed
+    rep = json.load(open(f"{out}/report.json"))
+    assert rep["solver"] == "nodal" and rep["samples"] == 20
+    prov = rep["provenance"]
+    assert prov["data"]["train_limit"] == 300 and prov["settings"]["timeout"] == 60.0
+    assert prov["graph"]["path"] == path and len(prov["graph"]["sha256"]) == 64
+    assert "ngspice" in prov["versions"]["ngspice"]
+
+
+def test_sweep_figures_use_log_axes_when_values_span_decades(monkeypatch, tmp_path):
+    from spicegen.crossbar import reporting
+    figs = []
+    monkeypatch.setattr(reporting, "save", lambda fig, path: figs.append(fig) or path)
+    reporting.plot_mac_error_sweep([1.5, 2.5, 100], [0.2, 0.1, 0.001], "ON/OFF", "a.png")
+    reporting.plot_mac_error_sweep([0.0, 0.1, 3.0], [0.0, 0.01, 0.3], "r_wire", "b.png", mark=1.0)
+    reporting.plot_mac_error_sweep([8, 16], [0.01, 0.02], "size", "c.png")
+    scales = [(f.axes[0].get_xscale(), f.axes[0].get_yscale()) for f in figs]
+    assert scales == [("log", "log"), ("symlog", "linear"), ("linear", "linear")]
+    assert "these settings (1)" in [t.get_text() for t in figs[1].axes[0].get_legend().get_texts()]

@@ -120,6 +120,10 @@ class Backend:
     def simulate(self, netlist: str, timeout: float | None, limits: Limits) -> SimResult:
         raise NotImplementedError
 
+    def version(self) -> str:
+        """The simulator's name and version, for a report's provenance; never raises."""
+        return "unknown"
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"
 

@@ -86,6 +86,22 @@ class SharedNgspice(Backend):
                    "(not parallel-safe)")
     parallel_safe = False
 
+    def version(self) -> str:
+        """The loaded libngspice's version (PySpice asks it with ``version -f``) and its path."""
+        import re
+        try:
+            ng = _SharedNgspice.get()
+            with _SharedNgspice._lock:    # our output hook collects ng.lines, not PySpice
+                ng.lines.clear()
+                ng._ngspice_shared.ngSpice_Command(b"version -f")
+                text = "\n".join(ng.lines)
+                ng.lines.clear()
+        except Exception as exc:  # a missing library or PySpice: a report says so, never fails
+            return f"unavailable ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
+        found = re.search(r"ngspice-\S+", text)
+        return (f"{found.group(0) if found else 'ngspice, version not reported'} shared library "
+                f"({_find_libngspice()})")
+
     def simulate(self, netlist: str, timeout: float | None, limits: Limits) -> SimResult:
         netlist = _ngspice.prepare(netlist, limits)
         if _SharedNgspice.dead:

@@ -52,6 +52,17 @@ class SubprocessNgspice(Backend):
     description = "ngspice in batch mode, one isolated process per run (parallel-safe)"
     parallel_safe = True
 
+    def version(self) -> str:
+        """``ngspice -v``'s version line (e.g. ``ngspice-39``) and the executable's path."""
+        import re
+        try:
+            exe = _ngspice.ngspice_executable()
+            out = subprocess.run([exe, "-v"], capture_output=True, timeout=20, stdin=subprocess.DEVNULL)
+        except (SpiceError, OSError, subprocess.SubprocessError) as exc:
+            return f"unavailable ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
+        found = re.search(r"ngspice-\S+", _ngspice.decode_output(out.stdout + out.stderr))
+        return f"{found.group(0) if found else 'ngspice, version not reported'} ({exe})"
+
     def simulate(self, netlist: str, timeout: float | None, limits: Limits) -> SimResult:
         netlist = _ngspice.prepare(netlist, limits)
         exe = _ngspice.ngspice_executable()

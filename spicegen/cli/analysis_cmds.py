@@ -44,23 +44,35 @@ def cmd_twins(args: argparse.Namespace) -> int:
 
 
 def cmd_sneak(args: argparse.Namespace) -> int:
-    from spintronic.training.datasets import load
+    import os
 
+    from spintronic.graph.files import atomic_json
+
+    from .. import provenance
     from ..crossbar import CrossbarConfig
     from ..sneak import inspect_layer, write_plots
+    from .data_choice import command_settings, graph_data
 
+    started = time.time()
     cfg = CrossbarConfig(on_off=args.on_off, r_wire=args.r_wire, sensing=args.sensing,
                          access=args.access, differential=not args.single_ended)
     g, _ = load_graph(args.graph)
     layer = _layer(g, args.layer)
-    data = load(args.data)
+    data = graph_data(args, g)
     X, y = data.X_test, data.y_test
     if args.limit:
         X, y = X[: args.limit], y[: args.limit]
-    rep = inspect_layer(g, X, y, layer, cfg)
+    solver = getattr(args, "solver", "spice")
+    rep = inspect_layer(g, X, y, layer, cfg, solver=solver,
+                        timeout=getattr(args, "timeout", 120.0))
     print(rep.text())
     with output_folder(args.out) as out:
-        for path in write_plots(rep, out):
+        paths = write_plots(rep, out)
+        report = os.path.join(out, "report.json")
+        atomic_json(report, {**rep.to_dict(), "provenance": provenance.record(
+            started=started, graph=args.graph, data_source=data.source, backend="subprocess",
+            settings=command_settings(args))})
+        for path in paths + [report]:
             print(f"wrote {path}")
     return 0
 

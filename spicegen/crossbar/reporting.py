@@ -65,28 +65,43 @@ def plot_current_map(result: CrossbarResult, path: str) -> str:
     return save(fig, path)
 
 
-def plot_mac_error_sweep(sizes, errors, xlabel: str, path: str) -> str:
+def plot_mac_error_sweep(sizes, errors, xlabel: str, path: str,
+                         ylabel: str = "MAC error (% of full scale)", title: str | None = None,
+                         mark: float | None = None) -> str:
     """MAC error (% of full scale) against a swept quantity (array size, ON/OFF ratio, ...).
 
     ``errors`` is one sequence of relative errors, or a dict label -> sequence for several curves.
+    Either axis is logarithmic when its values are positive and span a decade or more; ``mark``
+    draws a dotted line at the configuration's own value.
     """
     plt = pyplot()
     series = errors if isinstance(errors, dict) else {"MAC error": errors}
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
-    positive = True
+    positive, span = True, []
     for label, values in series.items():
         values = 100 * np.asarray(values, dtype=float)
         if len(values) != len(sizes):
             raise ValueError(f"{len(values)} errors for {len(sizes)} sweep points ({label})")
         positive &= bool(np.all(values > 0))
+        span.extend(values.tolist())
         ax.plot(sizes, values, "o-", label=label)
-    if positive:
+    if positive and max(span) >= 10 * min(span):
         ax.set_yscale("log")
+    x = np.asarray(sizes, dtype=float)
+    if np.all(x > 0) and x.max() >= 10 * x.min():
+        ax.set_xscale("log")
+    elif x.min() == 0 and x.max() > 0 and x[x > 0].max() >= 10 * x[x > 0].min():
+        ax.set_xscale("symlog", linthresh=float(x[x > 0].min()))   # 0 and decades above it
+        ax.set_xlim(left=0)
+    if mark is not None:
+        ax.axvline(mark, color="grey", ls=":", lw=1, label=f"these settings ({mark:g})")
     ax.set_xlabel(xlabel)
-    ax.set_ylabel("MAC error (% of full scale)")
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title, fontsize=9)
     ax.grid(True, which="both", alpha=0.3)
-    if len(series) > 1:
-        ax.legend()
+    if len(series) > 1 or mark is not None:
+        ax.legend(fontsize=8)
     fig.tight_layout()
     return save(fig, path)
 
