@@ -54,7 +54,23 @@ def cmd_train(args: argparse.Namespace) -> int:
           f"{100 * result.test_accuracy:.2f} % (best epoch {result.best_epoch}, "
           f"{result.seconds_per_epoch:.3f} s/epoch)")
     print(f"wrote {args.out}")
+    if kind.graph_network:
+        rules = design_rules(kind, kind.to_graph(model))
+        if rules.warnings or rules.notes:
+            print(f"(GRAPH: spicegen export --checkpoint {args.out} --out GRAPH)", file=sys.stderr)
     return 0
+
+
+def design_rules(kind, g, graph_path: str | None = None, lp_ratio: float | None = None,
+                 summary: bool = False):
+    """The per-layer design rules of a graph (``spicegen.design_rules``): warnings and notes on
+    stderr, the one-line rows on stdout with ``summary``; the rules back, for report.json."""
+    rules = kind.design_rules(g, lp_ratio=lp_ratio, graph_path=graph_path)
+    if summary and rules.rows:
+        print(rules.text())
+    for line in rules.messages():
+        print(line, file=sys.stderr)
+    return rules
 
 
 def cosim_options(args: argparse.Namespace) -> networks.CosimOptions:
@@ -87,6 +103,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     print(f"wrote {args.out}: {kind.describe_graph(g)}")
     for line in kind.export_extras(model, g, args.out):
         print(line)
+    design_rules(kind, g, graph_path=args.out, summary=True)
     if net is not None:
         net.write(args.netlist)
         print(f"wrote {args.netlist}: netlist of the first {net.n_samples} test samples")
@@ -121,11 +138,13 @@ def cmd_cosim(args: argparse.Namespace) -> int:
             print(f"{opts.fidelity} fidelity is slow: co-simulating the first {limit} of {len(X)} "
                   f"test samples (use --limit to choose)", file=sys.stderr)
         X, y = X[:limit], y[:limit]
+    rules = design_rules(kind, g, graph_path=args.graph, lp_ratio=opts.lp_ratio, summary=True)
     with output_folder(args.out) as out:
         result = kind.cosim(g, X, y, opts)
         rep = result.report()
         print(format_report(rep))
         paths = plot_cosim(result, out)
+        rep["design_rules"] = rules.to_dict()
         report = os.path.join(out, "report.json")
         atomic_json(report, rep)
         for path in paths + [report]:
