@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import warnings
 from typing import Any
 
 import networkx as nx
@@ -24,12 +25,17 @@ import numpy as np
 from . import NETWORKS, get_kind, kind_for_graph
 
 __all__ = ["kinds", "load_data", "train", "save_checkpoint", "load_checkpoint", "to_graph",
-           "save_graph", "load_graph", "compile", "cosimulate"]
+           "save_graph", "load_graph", "compile", "cosimulate", "DesignRuleWarning"]
 
 # dests a caller does not pass as options: the API's own arguments stand for them
 _TRAIN_FIXED = {"data", "pool", "binarise", "train_limit", "model", "out", "resume", "quiet",
                 "func", "shared_defaults", "command"}
 _COSIM_FIXED = {"graph", "data", "limit", "out", "quiet", "func", "command"}
+
+
+class DesignRuleWarning(UserWarning):
+    """A layer where the envelope co-simulation cannot see what the circuit does (beat notes):
+    measure it at rf fidelity (``spicegen crosstalk``)."""
 
 
 def kinds() -> dict[str, str]:
@@ -222,7 +228,11 @@ def cosimulate(graph, X, y, *, fidelity: str = "envelope", window: float = 200e-
 
     Options: those of ``spicegen cosim`` by dest, e.g. ``chunk``, ``backend``, ``executor``,
     ``timeout``, ``lp_ratio`` and the kind's own (dw: ``repeats``). Fidelity ``rf`` runs the
-    carrier-level deck: minutes per sample, so pass a few samples."""
+    carrier-level deck: minutes per sample, so pass a few samples.
+
+    A layer that breaks the envelope model's design rules (channels so close that beat notes
+    pass the read-out) is a ``DesignRuleWarning`` at envelope fidelity; ``result.design_rules``
+    holds every layer's figures (``.text()``, ``.to_dict()``)."""
     g = _graph(graph)
     k = kind_for_graph(g)
     k.check_graph(g)
@@ -231,4 +241,11 @@ def cosimulate(graph, X, y, *, fidelity: str = "envelope", window: float = 200e-
         raise ValueError(f"X has {len(X)} samples but y has {len(y)}")
     opts = _cosim_options({**options, "fidelity": fidelity, "window": window, "workers": workers,
                            "progress": progress}, f"co-simulating a {k.name} graph")
-    return k.cosim(g, X, y, opts)
+    path = os.fspath(graph) if isinstance(graph, (str, os.PathLike)) else None
+    rules = k.design_rules(g, lp_ratio=opts.lp_ratio, graph_path=path)
+    if fidelity == "envelope":      # what the envelope run cannot see, said before it runs
+        for message in rules.warnings:
+            warnings.warn(message, DesignRuleWarning, stacklevel=2)
+    result = k.cosim(g, X, y, opts)
+    result.design_rules = rules
+    return result

@@ -65,6 +65,7 @@ def test_train_leaves_torchs_thread_setting_as_it_was(tiny):
     assert torch.get_num_threads() == before
 
 
+@pytest.mark.filterwarnings("ignore::spintronic.networks.api.DesignRuleWarning")
 def test_checkpoint_graph_netlist_and_cosim_from_files(tiny, tmp_path):
     data, model, _ = tiny
     spicegen.save_checkpoint(model, tmp_path / "m.pt", data=data)
@@ -116,3 +117,22 @@ def test_progress_bars_fall_back_quietly_in_a_notebook_without_ipywidgets():
     assert "ipywidgets" in run[0].stderr       # what tqdm.auto alone says there
     assert run[1].stderr == ""                 # ours: nothing
     assert run[1].stdout.count("bar: 100%|") == 2 and "3/3" in run[1].stdout
+
+
+def test_cosimulate_warns_where_the_envelope_design_rules_fail():
+    import warnings
+
+    from spintronic.networks.checkpoints import make_model
+    rng = np.random.default_rng(0)
+    got = {}
+    for sizes in ((64, 4, 10), (4, 3, 2)):     # 64 channels on the default band; 4 channels
+        g = spicegen.to_graph(make_model("rf", sizes))
+        X, y = rng.random((2, sizes[0])), np.zeros(2, dtype=int)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            res = spicegen.cosimulate(g, X, y, progress=False)
+        got[sizes] = [str(w.message) for w in caught
+                      if issubclass(w.category, spicegen.DesignRuleWarning)]
+        assert got[sizes] == res.design_rules.warnings
+    assert len(got[(64, 4, 10)]) == 1 and "layer 1" in got[(64, 4, 10)][0]
+    assert got[(4, 3, 2)] == []

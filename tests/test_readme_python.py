@@ -1,6 +1,7 @@
 """The README's "Use from Python" block runs as written and does what it says."""
 import os
 import re
+import warnings
 
 import numpy as np
 
@@ -20,8 +21,14 @@ def test_readme_python_block_runs(tmp_path, monkeypatch, capsys):
 
     monkeypatch.chdir(tmp_path)       # it writes rf.pt, rf.graph.json and cosim/ where it runs
     scope: dict = {}
-    exec(compile(readme_block(), "README.md", "exec"), scope)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        exec(compile(readme_block(), "README.md", "exec"), scope)
     out = capsys.readouterr().out
+    # the design rules warn about the first layer, as the README says
+    rules = [str(w.message) for w in caught if w.category is spicegen.DesignRuleWarning]
+    assert rules == scope["cosim"].design_rules.warnings
+    assert [m.split(" (")[0] for m in rules] == ["layer 1"]
 
     # what it prints: the surrogate's accuracy and the co-simulation report
     acc = re.search(r"surrogate test accuracy ([\d.]+) %", out)
