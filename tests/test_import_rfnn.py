@@ -23,6 +23,8 @@ from spintronic.networks.torch_pickle import StateDictError, read_state_dict
 
 from spicegen.cli import main
 
+from .conftest import requires_ngspice
+
 
 def grid(kind: str, n: int, lo: float = 0.02, hi: float = 0.12) -> np.ndarray:
     """Their two frequency distributions (GHz): evenly spaced, or "non_linear", a geometric
@@ -184,6 +186,23 @@ def test_checkpoint_and_graph_hold_their_values(tmp_path):
     stno = g.nodes["L1.stno0"]
     assert stno["I_th"] == pytest.approx(10e-6) and stno["I_max_ratio"] == pytest.approx(4.0)
     assert stno["f0"] == pytest.approx(float(state["layers.1.input_freq"][0]) * 1e9, rel=1e-15)
+
+
+@requires_ngspice
+def test_imported_graph_runs_in_ngspice_like_their_forward(tmp_path):
+    """Their "k+1" chains (a_asym = -1 here) through the envelope netlist: the graph's surrogate
+    is their forward, and ngspice agrees with it (the hidden STNOs settle within the window)."""
+    cfg = their_config([6], 12)
+    state = their_state(cfg, 4, seed=5)
+    net, _ = import_rfnn.import_spinmlp(*write_pair(tmp_path, cfg, state))
+    kind = networks.get_kind("rf")
+    X = np.random.default_rng(0).uniform(0, 1, (3, 12))
+    want = their_forward(state, cfg, X)              # mV, their last gain being 1
+    result = kind.cosim(kind.to_graph(net), X, want.argmax(1), networks.CosimOptions(workers=1))
+    scale = np.abs(want).max()
+    assert np.abs(result.surrogate[-1] * 1e3 - want).max() <= 1e-12 * scale
+    assert np.abs(result.circuit[-1] * 1e3 - want).max() <= 1e-2 * scale
+    assert result.report()["argmax_agreement"] == 1.0
 
 
 def test_safetensors_and_npz_state_dicts_import_alike(tmp_path):
