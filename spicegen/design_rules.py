@@ -15,6 +15,11 @@ channel spacing in linewidths, the closest beat against the read-out corner, the
 ripple, the rotating-wave linewidth, and whether the envelope model's assumptions hold; every layer
 that does not gets a message naming it and the ``spicegen crosstalk`` command that measures it.
 Graphs without resonator lines (dw, ideal-synapse stno) give no rows.
+
+From Python: ``rules = spicegen.design_rules.check(graph_or_path)``; ``rules.text()`` (one line
+per layer), ``rules.warnings`` (failing layers), ``rules.notes`` (marginal ones), ``rules.rows``
+(figures), ``rules.to_dict()`` (what report.json records). ``spicegen train``, ``export`` and
+``cosim`` run it on the kind's lines (``NetworkKind.design_rules``).
 """
 from __future__ import annotations
 

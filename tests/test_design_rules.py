@@ -175,3 +175,12 @@ def test_cli_warns_at_train_export_cosim_and_records_the_rules(tmp_path, capsys)
     assert "layer 1 (L1.line): 64 channels 6.41 linewidths apart" in cap.out
     assert cap.out.count(": holds\n") == 2
     assert "FAILS" not in cap.err and "MARGINAL" not in cap.err and "crosstalk" not in cap.err
+
+
+def test_cli_helper_gives_rows_without_warnings_for_an_rf_fidelity_run(capsys):
+    """cosim --fidelity rf simulates the beats itself: the rows are printed, no warning."""
+    from spicegen.cli.networks_cmds import design_rules
+    rules = design_rules(networks.get_kind("rf"), _rf_graph((196, 8, 10)), summary=True,
+                         warn=False)
+    cap = capsys.readouterr()
+    assert rules.warnings and cap.err == "" and "layer 1 (L1.line): 196 channels" in cap.out
