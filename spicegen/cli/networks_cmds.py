@@ -62,13 +62,14 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def design_rules(kind, g, graph_path: str | None = None, lp_ratio: float | None = None,
-                 summary: bool = False):
+                 summary: bool = False, warn: bool = True):
     """The per-layer design rules of a graph (``spicegen.design_rules``): warnings and notes on
-    stderr, the one-line rows on stdout with ``summary``; the rules back, for report.json."""
+    stderr (with ``warn``), the one-line rows on stdout with ``summary``; the rules back, for
+    report.json."""
     rules = kind.design_rules(g, lp_ratio=lp_ratio, graph_path=graph_path)
     if summary and rules.rows:
         print(rules.text())
-    for line in rules.messages():
+    for line in rules.messages() if warn else []:
         print(line, file=sys.stderr)
     return rules
 
@@ -138,7 +139,9 @@ def cmd_cosim(args: argparse.Namespace) -> int:
             print(f"{opts.fidelity} fidelity is slow: co-simulating the first {limit} of {len(X)} "
                   f"test samples (use --limit to choose)", file=sys.stderr)
         X, y = X[:limit], y[:limit]
-    rules = design_rules(kind, g, graph_path=args.graph, lp_ratio=opts.lp_ratio, summary=True)
+    # an rf-fidelity run simulates the beat notes itself: rows only, no warning
+    rules = design_rules(kind, g, graph_path=args.graph, lp_ratio=opts.lp_ratio, summary=True,
+                         warn=opts.fidelity == "envelope")
     with output_folder(args.out) as out:
         result = kind.cosim(g, X, y, opts)
         rep = result.report()
