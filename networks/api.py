@@ -113,8 +113,9 @@ def train(kind: str, data="digits", *, sizes=None, epochs: int = 60, lr: float |
     kind); lr and batch_size default by kind. ``checkpoint``: also write the best model there
     (safetensors; :func:`load_checkpoint` reads it back). ``threads``: torch threads for this
     call only (default: as ``spicegen train``, the cores the load average leaves idle, at most
-    4: torch's own default of every core slows small networks down on a busy machine). ``options``: the kind's own ``spicegen train``
-    options by dest, e.g. ``f_min=1e9, grid="geometric"`` (rf) or ``order="pixels"`` (stno).
+    4: torch's own default of every core slows small networks down on a busy machine).
+    ``options``: the kind's own ``spicegen train`` options by dest, e.g. ``f_min=1e9,
+    grid="geometric"`` (rf) or ``order="pixels"`` (stno).
 
     ``result`` holds val_accuracy, test_accuracy, best_epoch, seconds_per_epoch and history."""
     import torch
