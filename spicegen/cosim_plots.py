@@ -44,7 +44,8 @@ def plot_cosim(result, out_dir: str) -> list[str]:
     for ax, pred, name, acc in ((axes[0], result.surrogate_pred, "surrogate", rep["surrogate_accuracy"]),
                                 (axes[1], result.circuit_pred, "circuit (ngspice)", rep["circuit_accuracy"])):
         m = _confusion(result.y, pred, n)
-        ax.imshow(m, cmap="Blues")
+        im = ax.imshow(m, cmap="Blues", vmin=0)
+        fig.colorbar(im, ax=ax, shrink=0.85, label="test samples")
         for (i, j), v in np.ndenumerate(m):
             if v:
                 ax.text(j, i, str(v), ha="center", va="center", fontsize=7,

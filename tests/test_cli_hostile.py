@@ -156,10 +156,13 @@ def test_a_failed_export_leaves_the_previous_files_as_they_were(files, capsys, t
     before = graph.read_bytes(), netlist.read_bytes()
     # a checkpoint that cannot be read
     _fails(capsys, ["export", "--checkpoint", files["truncated.pt"], "--out", str(graph)])
-    # a netlist that cannot be compiled (the checkpoint's data set has 64 features, the network
-    # 6): refused before either file is written
+    # a checkpoint that records no data set, with a netlist asked for: --data is needed
     _fails(capsys, ["export", "--checkpoint", files["rf.pt"], "--out", str(graph), "--netlist",
-                    str(netlist)], "^error: stimulus must have shape")
+                    str(netlist)], "records no data source: pass --data")
+    # a netlist that cannot be compiled (the digits have 64 features, the network 6): refused
+    # before either file is written
+    _fails(capsys, ["export", "--checkpoint", files["rf.pt"], "--out", str(graph), "--netlist",
+                    str(netlist), "--data", "digits"], "^error: stimulus must have shape")
     assert (graph.read_bytes(), netlist.read_bytes()) == before
     assert sorted(os.listdir(tmp_path)) == ["g.json", "n.cir"]      # no temporary files
 

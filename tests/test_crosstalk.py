@@ -213,3 +213,48 @@ def test_crosstalk_command_on_a_trained_layer(small_rf, tmp_path, capsys):
     assert (tmp_path / "matrix.png").exists()
     assert main(["crosstalk", "--graph", path, "--layer", "2", "--inputs", "0,99"]) == 2
     assert "inputs" in capsys.readouterr().err
+
+
+@requires_ngspice
+def test_cancelling_chains_print_no_nan_and_a_failing_superposition_heads_the_figure(
+        monkeypatch, tmp_path):
+    """Head-to-tail chains of two resonators (orientations +1, -1 sum to 0) have no net
+    counter-rotating shift: the report says n/a, not '+nan %'. With the read-out corner above the
+    beat, superposition fails while the single-drive matrix looks fine: the figure's title shows
+    the failing superposition figure, not the matrix error."""
+    import dataclasses
+
+    from spicegen.crosstalk import matrix
+    base = CrosstalkSetup.layer(2, 8.0)
+    pair = [base.chains[0][0], base.chains[1][0]]
+    beat = min(b for *_, b in base.beats)
+    setup = CrosstalkSetup(base.freqs, [1e-6, 1e-6], [pair, pair[::-1]],
+                           lp_ratio=1.5 * beat / min(base.freqs))
+    r = xt.measure_crosstalk(setup)
+    assert all(sum(o) == 0 for o in setup.orientations) and math.isnan(r.rwa_offset)
+    text = r.report()
+    assert "nan" not in text.lower() and "n/a (every chain's orientations cancel" in text
+    peak = r.superposition_rel[1]
+    assert r.error_of_max < matrix.SUPERPOSITION_BOUND < peak and r.superposition_fails
+    titles = []
+    monkeypatch.setattr(matrix, "save", lambda fig, path: titles.append(fig._suptitle.get_text())
+                        or path)
+    r.plot(str(tmp_path / "m.png"))
+    assert titles == [r.title()]
+    assert titles[0].startswith("rf crosstalk FAILS superposition") and \
+        f"{100 * peak:.1f} % of the largest chain signal" in titles[0]
+    assert json_safe(r.to_dict())["superposition_fails"] is True
+    # a check that passes keeps the matrix error as the headline
+    calm = dataclasses.replace(r, superposition_peak=np.zeros(2))
+    assert not calm.superposition_fails and calm.title().startswith("rf crosstalk: single-drive")
+    # single drives only: the assumption table says n/a where nothing was measured
+    single = dataclasses.replace(r, v_all=None, superposition_dc=None, superposition_peak=None,
+                                 beat_bound=None)
+    table = xt.format_assumptions([("single", single)])
+    assert "nan" not in table.lower() and "n/a (not measured)" in table
+    assert single.to_dict()["superposition_peak"] is None
+
+
+def json_safe(obj):
+    import json
+    return json.loads(json.dumps(obj))

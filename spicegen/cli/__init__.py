@@ -22,6 +22,8 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:           # --help, --version, or argparse's own error line
         return exc.code if isinstance(exc.code, int) else 2
+    # the command line as given, for the provenance of what the command writes
+    args.argv = ["spicegen", *(sys.argv[1:] if argv is None else argv)]
     try:
         return args.func(args)
     except KeyboardInterrupt as exc:      # Ctrl-C, or SIGTERM through install_signal_handlers

@@ -71,7 +71,7 @@ def cmd_sneak(args: argparse.Namespace) -> int:
         report = os.path.join(out, "report.json")
         atomic_json(report, {**rep.to_dict(), "provenance": provenance.record(
             started=started, graph=args.graph, data_source=data.source, backend="subprocess",
-            settings=command_settings(args))})
+            settings=command_settings(args), argv=getattr(args, "argv", None))})
         for path in paths + [report]:
             print(f"wrote {path}")
     return 0
@@ -133,13 +133,19 @@ def cmd_crosstalk(args: argparse.Namespace) -> int:
     import math
     import os
 
-    from .. import crosstalk as xt
+    from spintronic.graph.files import atomic_json
 
+    from .. import crosstalk as xt
+    from .. import provenance
+    from .data_choice import command_settings
+
+    started = time.time()
     setup = _crosstalk_setup(args)
     with output_folder(args.out) as out:
         res = xt.measure_crosstalk(setup, workers=args.workers)
         print(res.report())
         paths = [res.plot(os.path.join(out, "matrix.png"))]
+        report = {"crosstalk": res.to_dict()}
         if args.beat_notes:
             beats = xt.beat_note_sweep((0.05, 0.1, 0.2, 0.5, 1.0, 2.0), spacing=args.spacing,
                                        workers=args.workers)
@@ -155,6 +161,11 @@ def cmd_crosstalk(args: argparse.Namespace) -> int:
             print(guide.report())
             paths.append(guide.plot(os.path.join(out, "guideline.png"),
                                     bounds=(args.guideline,)))
+        report["provenance"] = provenance.record(
+            started=started, graph=args.graph, backend="subprocess",
+            settings=command_settings(args), argv=getattr(args, "argv", None))
+        paths.append(os.path.join(out, "report.json"))
+        atomic_json(paths[-1], report)
         for path in paths:
             print(f"wrote {path}")
     return 0

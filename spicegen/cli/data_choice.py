@@ -93,9 +93,10 @@ def graph_data(args, g):
 
 def command_settings(args) -> dict:
     """A command's options as it ran, for a report: every plain value of the namespace."""
-    return {k: v for k, v in sorted(vars(args).items())
-            if v is None or isinstance(v, (str, int, float, bool))
-            or (isinstance(v, (list, tuple)) and all(isinstance(x, (str, int, float)) for x in v))}
+    def plain(v) -> bool:
+        return v is None or isinstance(v, (str, int, float, bool)) or (
+            isinstance(v, (list, tuple)) and all(isinstance(x, (str, int, float)) for x in v))
+    return {k: v for k, v in sorted(vars(args).items()) if k != "argv" and plain(v)}
 
 
 __all__ = ["choose_data", "legacy_source", "recorded_source", "graph_data", "command_settings"]

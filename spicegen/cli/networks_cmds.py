@@ -6,10 +6,14 @@ import argparse
 import json
 import os
 import sys
+import time
 
 from spintronic import networks
 from spintronic.graph import schema
 from spintronic.graph.files import atomic_json, output_folder
+
+from .. import provenance
+from .data_choice import choose_data, command_settings, graph_data, recorded_source
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -93,13 +97,19 @@ def cmd_export(args: argparse.Namespace) -> int:
     g = kind.to_graph(model)
     kind.check_graph(g)
     net = None
+    # what train loaded (spec, pooling, digest...), for the netlist and recorded in the graph
+    source = recorded_source(meta, args.checkpoint)
+    if args.netlist or getattr(args, "data", None):
+        data = choose_data(getattr(args, "data", None), source, f"checkpoint {args.checkpoint}",
+                           os.path.dirname(os.path.abspath(args.checkpoint)))
+        source = data.source
     if args.netlist:    # compiled before anything is written: a failure leaves both files as they were
-        from spintronic.training.datasets import load, load_source
-
-        source = meta.get("data_source")     # what train loaded: spec, pooling, ...
-        data = load_source(source) if source else load(meta.get("dataset") or "digits")
         X = data.X_test[: args.samples]
         net = kind.compile(g, X, cosim_options(args), title=os.path.basename(args.netlist))
+    schema.set_data_source(g, source)
+    if source is None:
+        print(f"note: {args.checkpoint} records no data source: cosim and sneak on this graph "
+              f"will need --data", file=sys.stderr)
     schema.save(g, args.out)
     print(f"wrote {args.out}: {kind.describe_graph(g)}")
     for line in kind.export_extras(model, g, args.out):
@@ -120,18 +130,17 @@ def load_graph(path: str):
 
 
 def cmd_cosim(args: argparse.Namespace) -> int:
-    from spintronic.training.datasets import load
-
     from ..cosim import format_report
     from ..plots import plot_cosim
 
     from ..executors import get_executor
 
+    started = time.time()
     g, kind = load_graph(args.graph)
     opts = cosim_options(args)
     # refuse executor options (an unknown name, --scheduler without dask) before any folder exists
     get_executor(opts.executor, workers=opts.workers, scheduler=opts.scheduler)
-    data = load(args.data)
+    data = graph_data(args, g)
     X, y = data.X_test, data.y_test
     limit = args.limit or kind.default_cosim_limit(opts)
     if limit and limit < len(X):
@@ -147,6 +156,10 @@ def cmd_cosim(args: argparse.Namespace) -> int:
         rep = result.report()
         print(format_report(rep))
         paths = plot_cosim(result, out)
+        rep["provenance"] = provenance.record(
+            started=started, graph=args.graph, data_source=data.source, backend=opts.backend,
+            settings={**command_settings(args), "samples": int(len(y))},
+            argv=getattr(args, "argv", None))
         rep["design_rules"] = rules.to_dict()
         report = os.path.join(out, "report.json")
         atomic_json(report, rep)

@@ -19,6 +19,10 @@ from .run import _run_many
 from .setup import CrosstalkSetup
 from .tables import _table
 
+#: the largest peak superposition error (of the largest chain signal) a layer may show before its
+#: superposition check fails: the 5 % the single-drive matrix error is held to
+SUPERPOSITION_BOUND = 0.05
+
 
 @dataclasses.dataclass
 class CrosstalkResult:
@@ -96,6 +100,31 @@ class CrosstalkResult:
         return (float(np.abs(self.superposition_dc).max() / s),
                 float(np.abs(self.superposition_peak).max() / s))
 
+    @property
+    def superposition_fails(self) -> bool:
+        """Measured: the inputs together give more than :data:`SUPERPOSITION_BOUND` (peak, of the
+        largest chain signal) beyond the sum of their single drives: beat notes reach the
+        read-out, which the single-drive matrix cannot show."""
+        return self.v_all is not None and self.superposition_rel[1] > SUPERPOSITION_BOUND
+
+    def _rwa_text(self) -> str:
+        off = self.rwa_offset
+        if not np.isfinite(off):   # every chain's orientations sum to 0: there is no net shift
+            return "n/a (every chain's orientations cancel, so the shifts cancel)"
+        return f"{100 * off:+.2f} % of one resonator's peak"
+
+    def title(self) -> str:
+        """The figure's headline: the failing superposition figure when that check fails (the
+        matrix error alone would look fine), else the single-drive matrix error."""
+        s = self.setup
+        matrix = f"single-drive matrix error {100 * self.error_of_max:.2f} % of max entry"
+        if self.superposition_fails:
+            fb = min(b for *_, b in s.beats)
+            return (f"rf crosstalk FAILS superposition: {100 * self.superposition_rel[1]:.1f} % of "
+                    f"the largest chain signal (beat {fb / 1e6:.3g} MHz, read-out corner "
+                    f"{s.corner / 1e6:.3g} MHz); {matrix}")
+        return f"rf crosstalk: {matrix}, alpha = {s.prm.alpha:g}"
+
     def diagnosis(self) -> list[str]:
         """Where the surrogate's assumptions hold for this setup, and why not where they fail."""
         s = self.setup
@@ -104,7 +133,7 @@ class CrosstalkResult:
         flag = "HOLDS" if a <= 0.01 else "FAILS" if a > resonator.RWA_ALPHA_LIMIT else "MARGINAL"
         out.append(f"[{flag}] rotating wave (alpha = {a:g}): the counter-rotating drive shifts "
                    f"every entry by ~ -alpha x peak; exact-vs-Lorentzian offset "
-                   f"{100 * self.rwa_offset:+.2f} % of one resonator's peak, measured error "
+                   f"{self._rwa_text()}, measured error "
                    f"{100 * self.error_of_max:.2f} % of max; far tails (|W| < {100 * 20 * a:.0f} % "
                    f"of peak) are off by more than 5 % of themselves")
         if s.beats and self.v_all is None:
@@ -114,6 +143,8 @@ class CrosstalkResult:
             H = float(two_pole(fb, s.corner))
             flag = "HOLDS" if H < 0.05 else "FAILS" if H > 0.3 else "MARGINAL"
             sup = self.superposition_rel[1]
+            if self.superposition_fails:      # measured beyond the bound, whatever |H| predicts
+                flag = "FAILS"
             out.append(f"[{flag}] read-out corner {s.corner / 1e6:.3g} MHz vs closest beat "
                        f"{fb / 1e6:.3g} MHz: two-pole |H| = {H:.3g}; peak superposition error "
                        f"{100 * sup:.2f} % of the largest chain signal (surrogate: 0)")
@@ -161,6 +192,18 @@ class CrosstalkResult:
         lines += ["  " + d for d in self.diagnosis()]
         return "\n".join(lines)
 
+    def to_dict(self) -> dict:
+        """The headline figures, for report.json (fractions; None where not measured)."""
+        dc, pk = self.superposition_rel
+        finite = (lambda v: float(v) if np.isfinite(v) else None)
+        return {"inputs": self.setup.n_in, "chains": self.setup.n_chains,
+                "alpha": self.setup.prm.alpha, "corner_Hz": self.setup.corner,
+                "error_of_max": self.error_of_max, "error_of_max_exact": self.error_of_max_exact,
+                "rwa_offset": finite(self.rwa_offset), "superposition_dc": finite(dc),
+                "superposition_peak": finite(pk), "superposition_bound": SUPERPOSITION_BOUND,
+                "superposition_fails": bool(self.superposition_fails),
+                "diagnosis": self.diagnosis(), "runs": self.n_runs, "seconds": self.seconds}
+
     def plot(self, path: str) -> str:
         plt = pyplot()
         s = self.setup
@@ -193,8 +236,8 @@ class CrosstalkResult:
             axes[3].set_ylabel(f"chain {j} read-out (mV)")
             axes[3].legend(fontsize=8)
             axes[3].set_title(f"superposition, corner {s.corner / 1e6:.3g} MHz", fontsize=9)
-        fig.suptitle(f"rf crosstalk: max error {100 * self.error_of_max:.2f} % of max entry, "
-                     f"alpha = {s.prm.alpha:g}", fontsize=10)
+        fig.suptitle(self.title(), fontsize=10,
+                     color="tab:red" if self.superposition_fails else "black")
         fig.tight_layout()
         return save(fig, path)
 
@@ -275,6 +318,11 @@ def _rescale_alpha(base: CrosstalkSetup, prm: ResonatorParams, var: CrosstalkSet
     return dataclasses.replace(var, freqs=freqs, chains=chains, lp_ratio=min(0.9, k * var.lp_ratio))
 
 
+def _percent(value: float, digits: int = 2) -> str:
+    """A fraction as a percentage; "n/a" where it was not measured (single drives only)."""
+    return f"{100 * value:.{digits}f} %" if np.isfinite(value) else "n/a (not measured)"
+
+
 def format_assumptions(rows: list[tuple[str, CrosstalkResult]]) -> str:
     header = ("variant", "err/max", "vs exact", "entry>20%", "sup. DC", "sup. peak", "beat bound",
               "s")
@@ -283,6 +331,6 @@ def format_assumptions(rows: list[tuple[str, CrosstalkResult]]) -> str:
         dc, pk = r.superposition_rel
         bound = float(r.beat_bound.max() / r.signal_scale) if r.beat_bound is not None else np.nan
         table.append((name, f"{100 * r.error_of_max:.2f} %", f"{100 * r.error_of_max_exact:.2f} %",
-                      f"{100 * r.error_per_entry(0.2):.2f} %", f"{100 * dc:.3f} %",
-                      f"{100 * pk:.2f} %", f"{100 * bound:.2f} %", f"{r.seconds:.1f}"))
+                      f"{100 * r.error_per_entry(0.2):.2f} %", _percent(dc, 3), _percent(pk),
+                      _percent(bound), f"{r.seconds:.1f}"))
     return _table(header, table)
