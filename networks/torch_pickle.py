@@ -87,7 +87,7 @@ class _Machine:
         self.stack: list = []
         self.marks: list[list] = []
         self.memo: dict = {}
-        self.elements = 0
+        self.elements = self.read = 0
         self.storages: dict[str, tuple[_Storage, np.ndarray]] = {}
 
     def pop_mark(self) -> list:
@@ -293,6 +293,10 @@ class _Machine:
                                  f"reaches past its storage of {storage.numel} elements")
         known = self.storages.get(storage.key)
         if known is None:
+            self.read += storage.numel       # a storage member may be a deflated zip bomb
+            if self.read > MAX_ELEMENTS:
+                raise StateDictError(f"{self.path}: its storages hold more than "
+                                     f"{MAX_ELEMENTS:,} elements")
             known = self.storages[storage.key] = (storage, self.load(storage))
         if known[0] != storage:
             raise StateDictError(f"{self.path}: storage {storage.key} is described twice, "

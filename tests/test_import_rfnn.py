@@ -277,6 +277,30 @@ def test_code_in_the_pickle_is_refused_without_running(tmp_path, name):
         assert marker.exists()
 
 
+def test_mutated_pickles_read_or_fail_cleanly(tmp_path):
+    """Bytes of a real state dict's data.pkl changed at random: a state dict or one
+    StateDictError, never another exception, and never anything run."""
+    buf = io.BytesIO()
+    torch.save(collections.OrderedDict(w=torch.arange(6.0).reshape(2, 3), b=torch.ones(3)), buf)
+    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as zf:
+        pkl = next(zf.read(n) for n in zf.namelist() if n.endswith("data.pkl"))
+        blobs = {n.rsplit("/", 1)[1]: zf.read(n) for n in zf.namelist() if "/data/" in n}
+    rng = np.random.default_rng(0)
+    outcomes = collections.Counter()
+    for trial in range(300):
+        data = bytearray(pkl)
+        for pos in rng.integers(2, len(data), rng.integers(1, 4)):
+            data[pos] = int(rng.integers(0, 256))
+        path = torch_zip(tmp_path / f"m{trial % 4}.pt", bytes(data), blobs)
+        try:
+            state = read_state_dict(path)
+            assert all(isinstance(v, np.ndarray) for v in state.values())
+            outcomes["read"] += 1
+        except StateDictError:
+            outcomes["refused"] += 1
+    assert outcomes["refused"] > 100 and sum(outcomes.values()) == 300
+
+
 def test_whole_pickled_model_is_refused_with_the_way_out(tmp_path):
     path = tmp_path / "model.pt"
     torch.save(torch.nn.Sequential(torch.nn.Linear(2, 2)), path)
