@@ -2,15 +2,18 @@
 
 Envelope: signals are powers (1 V = 1 uW), DC chain voltages and STNO powers. Source frequencies are
 fixed (N = 0), so each resonator rectifies input i with a constant factor G(f_i, f_r): a chain's
-voltage is linear in the powers on its line. The compiler evaluates the resonator model
-(models.resonator, the same Lorentzian the surrogate uses) once per (chain, input) pair, summing over
-the chain's resonators with their orientations, and writes one linear VCCS per pair into the chain's
-summing node. That keeps a 784 -> 128 layer (1e5 resonators) at 1e5 netlist lines and lets ngspice
-spend its time on what the surrogate does not model: the STNOs' transient power dynamics, the
-amplifiers' clamps, the read-out timing.
+voltage is linear in the powers on its line. The compiler writes one linear VCCS per (chain, input)
+pair into the chain's summing node, whose gain sums the chain's resonators (models.resonator, the
+same Lorentzian the surrogate uses) with their orientations. Device level (the default,
+spicegen.device_level): each resonator is a ``.param`` named after its graph id and the gains are
+expressions of those params that ngspice evaluates once, when it reads the deck; otherwise the gains
+are numbers. Either way a 784 -> 128 layer (1e5 resonators) is 1e5 VCCS lines, and ngspice spends
+its time on what the surrogate does not model: the STNOs' transient power dynamics, the amplifiers'
+clamps, the read-out timing.
 
-The netlist is a deterministic function of the graph and the stimulus. Every name written to it is
-generated from numbers (layer, index); graph ids appear only in sanitised comments.
+The netlist is a deterministic function of the graph and the stimulus. Element and node names are
+generated from numbers (layer, index); names derived from graph ids are sanitised
+(device_level.Names) and graph ids appear otherwise only in sanitised comments.
 """
 from __future__ import annotations
 
@@ -31,9 +34,7 @@ from . import rfstep
 from .deck import Options, Tran
 
 
-# resonator parameters other than f_r: usually the same for a whole layer
-_SHARED = tuple(f for f in schema.REQUIRED["resonator"] if f not in
-                ("layer", "chain", "position", "orientation", "f_r"))
+from .device_level import DEFAULT_TERM_BUDGET, SHARED as _SHARED, DeviceLevel
 
 
 class CompileError(ValueError):
@@ -148,13 +149,16 @@ def check_stimulus(X: np.ndarray, n_in: int, window: float, rise: float) -> np.n
 
 
 def compile_envelope(g: nx.DiGraph, X: np.ndarray, window: float = 200e-9, rise: float = 1e-9,
-                     p_init: float = 1e-3, title: str = "", checked: bool = False) -> Netlist:
+                     p_init: float = 1e-3, title: str = "", checked: bool = False,
+                     device_level: bool = True, term_budget: int = DEFAULT_TERM_BUDGET) -> Netlist:
     """Netlist that plays the samples X (n, n_in) in [0, 1] one after another, each for ``window``
     seconds, and reads the output chains at the end of each window.
 
     p_init: initial STNO power, a thermal-level seed (p = 0 is a fixed point of the power equation).
     checked: the caller has already run the schema and structure checks on this very graph (a
     co-simulation does, once for all its chunks).
+    device_level: every resonator a ``.param`` and the chain gains expressions of them, with at
+    most ``term_budget`` explicit Lorentzian terms (spicegen.device_level); False: numeric gains.
     """
     if not checked:
         _check_rf(g)
@@ -162,8 +166,14 @@ def compile_envelope(g: nx.DiGraph, X: np.ndarray, window: float = 200e-9, rise:
     X = check_stimulus(X, sizes[0], window, rise)
     n = len(X)
     lines = [f"* spicegen envelope netlist {title}".rstrip(),
-             _comment(f"network sizes {','.join(map(str, sizes))}, {n} samples, window {window:g} s"),
-             Options(reltol=1e-5, vntol=1e-12, abstol=1e-15).render()]
+             _comment(f"network sizes {','.join(map(str, sizes))}, {n} samples, window {window:g} s")]
+    layers = [layer_weights(g, l) for l in range(1, len(sizes))]
+    dev = None
+    if device_level:
+        dev = DeviceLevel(g, sizes, [[source_frequency(g, s) for s in schema.sources(g, l)]
+                                     for l in range(1, len(sizes))], term_budget)
+        lines += dev.header() + dev.params()
+    lines.append(Options(reltol=1e-5, vntol=1e-12, abstol=1e-15).render())
     stno_nodes = sorted((nd for nd, a in g.nodes(data=True) if a["kind"] == "stno"),
                         key=lambda nd: (g.nodes[nd]["layer"], g.nodes[nd]["index"]))
     if stno_nodes:
@@ -185,20 +195,20 @@ def compile_envelope(g: nx.DiGraph, X: np.ndarray, window: float = 200e-9, rise:
         lines.append(f"Vin{i} pw0_{i} 0 {_pwl(times, values)}")
 
     outputs, hidden, ics = [], [], []
-    for l in range(1, len(sizes)):
-        W, bias = layer_weights(g, l)
-        W = W * source_power_scale(g, l)[None, :] * POWER_UNIT  # volts per volt of power node
+    for l, (W_vw, bias) in enumerate(layers, start=1):
+        scale = source_power_scale(g, l) * POWER_UNIT       # volts of power node per watt
+        W = W_vw * scale[None, :]                           # volts per volt of power node
         for j, (_, path, end) in enumerate(schema.chains(g, l)):
             _finite(W[j], end, f"the weights of the chain of layer {l} that ends here")
-        lines.append(f"* layer {l}: {W.shape[0]} chains of {W.shape[1]} resonators")
+        chain_lines = dev.chain_cards(l - 1, W_vw, scale) if dev else None
+        lines.append(f"* layer {l}: {W.shape[0]} chains on {W.shape[1]} sources")
         for j, (_, path, end) in enumerate(schema.chains(g, l)):
             node = f"c{l}_{j}"
-            lines.append(_comment(f"chain {j}: " + " ".join(
-                f"{g.nodes[r]['orientation']:+d}:{g.nodes[r]['f_r']!r}" for r in path[:4]) +
-                (" ..." if len(path) > 4 else "")))
+            lines.append(_comment(f"chain {j} ending at {end}: {len(path)} resonators"))
             lines.append(f"Rc{l}_{j} {node} 0 1")
             lines.append(f"Ib{l}_{j} 0 {node} DC {num(bias[j])}")
-            lines += [f"G{l}_{j}_{i} 0 {node} pw{l - 1}_{i} 0 {num(w)}" for i, w in enumerate(W[j])]
+            lines += chain_lines[j] if dev else [f"G{l}_{j}_{i} 0 {node} pw{l - 1}_{i} 0 {num(w)}"
+                                                 for i, w in enumerate(W[j])]
             if g.nodes[end]["kind"] == "readout":
                 outputs.append(f"v({node})")
                 continue

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 
 import networkx as nx
@@ -197,7 +198,8 @@ def windowed_piece(compile_fn, g: nx.DiGraph, X: np.ndarray, window: float, back
 def cosim_envelope(g: nx.DiGraph, X: np.ndarray, y: np.ndarray, window: float = 200e-9,
                    workers: int = 2, chunk: int | None = 45, backend: str = "subprocess",
                    progress: bool = False, executor: str = "threads",
-                   scheduler: str | None = None, timeout: float | None = None) -> CosimResult:
+                   scheduler: str | None = None, timeout: float | None = None,
+                   device_level: bool = False) -> CosimResult:
     """Time-multiplex the samples into ngspice runs of ``chunk`` samples (None: one run per
     worker), run ``workers`` of them at a time, and read every layer's chain voltages at the end of
     each sample's window.
@@ -205,6 +207,8 @@ def cosim_envelope(g: nx.DiGraph, X: np.ndarray, y: np.ndarray, window: float = 
     Why chunks: ngspice evaluates a PWL source by scanning its points, so a run's cost grows faster
     than its length. Measured on the digits test set (359 samples, 2 cores): one run 7.95 s, two
     parallel runs 3.34 s, chunks of 45 on two workers 2.92 s (benchmarks/rf_digits.py).
+    device_level: run the device-level decks that ``export --netlist`` writes instead of numeric
+    gains (the same values, slower to read).
     """
     from .compiler import _check_rf
 
@@ -213,7 +217,11 @@ def cosim_envelope(g: nx.DiGraph, X: np.ndarray, y: np.ndarray, window: float = 
     start = time.perf_counter()
     _check_rf(g)                     # once, not once per chunk
 
-    run_piece = windowed_piece(compile_envelope, g, X, window, backend, timeout)
+    # numeric gains: the device-level deck evaluates to the same gains (tests/test_device_level.py
+    # holds the two to 1e-12) but costs ngspice about 1 s more to read per run
+    # (benchmarks/device_level.py)
+    run_piece = windowed_piece(functools.partial(compile_envelope, device_level=device_level),
+                               g, X, window, backend, timeout)
     circuit, waveforms, runs = run_chunks(run_piece, len(X), chunk, workers, backend, progress,
                                           executor, scheduler)
     seconds = time.perf_counter() - start

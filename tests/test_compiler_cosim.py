@@ -19,6 +19,8 @@ def test_netlist_is_deterministic_and_keeps_every_digit(graph, digits):
     a = compile_envelope(graph, digits.X_test[:3]).text
     b = compile_envelope(nx.DiGraph(graph), digits.X_test[:3]).text
     assert a == b and a.endswith(".end\n")
+    # numeric gains (the co-simulation's decks; device-level ones: tests/test_device_level.py)
+    a = compile_envelope(graph, digits.X_test[:3], device_level=False).text
     W, _ = layer_weights(graph, 1)
     gains = {}
     for line in a.splitlines():
