@@ -58,9 +58,19 @@ class Netlist:
     n_samples: int
     style: str = "envelope"         # what the deck simulates: envelope, rf or transient
 
+    def user_deck(self, stem: str = "deck") -> str:
+        """The deck a user runs with plain ``ngspice -b``: ``text`` plus a ``.control`` block that
+        runs it, prints the outputs at the read times and writes them beside the deck as
+        ``<stem>.outputs.txt`` (spicegen.user_deck). ``text`` itself is what the back ends run."""
+        from .user_deck import user_deck
+        return user_deck(self, stem)
+
     def write(self, path: str) -> None:
+        """Write :meth:`user_deck` to ``path`` (its output files are named after it)."""
+        import os
+
         from spintronic.graph.files import atomic_write_text
-        atomic_write_text(path, self.text)
+        atomic_write_text(path, self.user_deck(os.path.splitext(os.path.basename(path))[0]))
 
 
 def _comment(text: str) -> str:

@@ -32,7 +32,8 @@ def library_files() -> dict[str, str]:
 
 def example_netlists(examples_dir: str = EXAMPLES_DIR) -> dict[str, str]:
     """File name -> netlist of each example network's first test samples (envelope for RF
-    networks, transient for dynamical STNO networks), compiled by the network's kind."""
+    networks, transient for dynamical STNO networks), compiled by the network's kind, with the
+    control block that plain ``ngspice -b`` runs (spicegen.user_deck)."""
     from spintronic import networks
     from spintronic.networks.checkpoints import load_checkpoint
     from spintronic.training.datasets import load
@@ -44,7 +45,7 @@ def example_netlists(examples_dir: str = EXAMPLES_DIR) -> dict[str, str]:
         kind = networks.get_kind(meta["kind"])
         net = kind.compile(kind.to_graph(model), data.X_test[:n_samples],
                            networks.CosimOptions(), title=name)
-        files[f"{name}_{net.style}.cir"] = net.text
+        files[f"{name}_{net.style}.cir"] = net.user_deck(f"{name}_{net.style}")   # ngspice -b
     return files
 
 
