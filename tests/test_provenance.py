@@ -73,6 +73,9 @@ def test_describe_and_differs():
     assert data_source.differs(a, dict(a)) == []
     assert data_source.differs(a, {**a, "seed": 3}) == ["seed"]
     assert data_source.differs(a, {"spec": "digits"}) == []     # defaults, no digest: the same
+    moved = {**a, "spec": "/elsewhere/copy.npz"}
+    assert data_source.differs(a, moved) == []                   # same bytes elsewhere
+    assert data_source.differs(a, {**moved, "sha256": "0" * 64}) == ["spec", "sha256"]
     assert "pool 2" in data_source.describe({"spec": "mnist:/x", "pool": 2, "binarise": True})
 
 

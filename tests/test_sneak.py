@@ -70,9 +70,12 @@ def test_headline_is_the_sweep_row_at_these_settings_and_solvers_agree(graph, di
 
 def test_the_timeout_reaches_ngspice(graph, digits):
     from spicegen.errors import SpiceError
-    with pytest.raises(SpiceError, match="timed out"):
+    with pytest.raises(SpiceError, match="timed out after 0.001 s: use --solver nodal"):
         inspect_layer(graph, digits.X_test[:5], digits.y_test[:5], 1, CrossbarConfig(),
                       chain_samples=5, timeout=1e-3)
+    with pytest.raises(SpiceError, match="timed out"):     # the chains' envelope run too
+        inspect_layer(graph, digits.X_test[:5], digits.y_test[:5], 1, CrossbarConfig(),
+                      chain_samples=5, timeout=1e-3, solver="nodal")
 
 
 def test_cli_sneak_uses_the_recorded_data_and_writes_a_report(graph, tmp_path, capsys):

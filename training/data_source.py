@@ -84,11 +84,14 @@ def describe(source: dict | None) -> str:
 
 
 def differs(a: dict, b: dict) -> list[str]:
-    """The keys that shape the data on which two sources disagree (spec resolved, digest)."""
+    """The keys that shape the data on which two sources disagree (spec resolved, digest); a
+    file moved or copied elsewhere, with the same digest, is the same data."""
     keys = ("spec", "seed", "pool", "binarise", "train_limit", "sha256")
     defaults = {"seed": 0, "pool": 1, "binarise": False, "train_limit": None}
+    same_bytes = a.get("sha256") is not None and a.get("sha256") == b.get("sha256")
     return [k for k in keys if a.get(k, defaults.get(k)) != b.get(k, defaults.get(k))
-            and not (k == "sha256" and (a.get(k) is None or b.get(k) is None))]
+            and not (k == "sha256" and (a.get(k) is None or b.get(k) is None))
+            and not (k == "spec" and same_bytes)]
 
 
 __all__ = ["resolve", "file_digest", "array_digest", "changed", "describe", "differs"]
