@@ -228,3 +228,16 @@ def test_confusion_plots_have_a_colour_bar(monkeypatch, tmp_path):
     confusion = figs[1]
     bars = [ax for ax in confusion.axes if ax.get_label() == "<colorbar>"]
     assert len(bars) == 2 and all(ax.get_ylabel() == "test samples" for ax in bars)
+
+
+def test_twins_report_records_each_check_and_the_simulator(tmp_path, capsys):
+    rc, out, err = _cli(["twins", "--only", "resonator_envelope", "--backend", "shared",
+                         "--out", str(tmp_path), "--quiet"], capsys)
+    assert rc == 0, err
+    rep = json.load(open(tmp_path / "report.json"))
+    assert rep["checks"] and all(c["twin"] == "resonator_envelope" for c in rep["checks"])
+    assert all(c["passed"] == (c["error"] <= c["tolerance"]) for c in rep["checks"])
+    prov = rep["provenance"]
+    assert prov["settings"]["backend"] == "shared" and prov["command"][:2] == ["spicegen", "twins"]
+    assert prov["versions"]["ngspice"].startswith("ngspice-") and "shared library" in \
+        prov["versions"]["ngspice"]

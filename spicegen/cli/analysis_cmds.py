@@ -26,6 +26,7 @@ def cmd_twins(args: argparse.Namespace) -> int:
     from ..twins import TWINS, format_table, run_twins
 
     names = args.only or list(TWINS)
+    started = time.time()
     start = time.perf_counter()
     with tqdm(total=len(names), desc="device twins", unit="twin", file=sys.stderr,
               disable=args.quiet) as bar:
@@ -37,10 +38,30 @@ def cmd_twins(args: argparse.Namespace) -> int:
     with output_folder(args.out) as out:
         for result in results:
             print(f"wrote {plot_twin(result, out)}")
+        _twins_report(args, results, out, started)
     failed = [c for r in results for c in r.checks if not c.passed]
     print(f"{len(failed)} of {sum(len(r.checks) for r in results)} checks out of tolerance "
           f"({time.perf_counter() - start:.1f} s, backend {args.backend})")
     return 1 if failed else 0
+
+
+def _twins_report(args: argparse.Namespace, results, out: str, started: float) -> None:
+    """report.json: every check with its error and tolerance, and the provenance."""
+    import os
+
+    from spintronic.graph.files import atomic_json
+
+    from .. import provenance
+    from .data_choice import command_settings
+
+    checks = [{"twin": r.twin or r.device, "device": c.device, "check": c.name,
+               "error": float(c.error), "tolerance": float(c.tolerance), "unit": c.unit,
+               "passed": bool(c.passed)} for r in results for c in r.checks]
+    path = os.path.join(out, "report.json")
+    atomic_json(path, {"checks": checks, "provenance": provenance.record(
+        started=started, backend=args.backend, settings=command_settings(args),
+        argv=getattr(args, "argv", None))})
+    print(f"wrote {path}")
 
 
 def cmd_sneak(args: argparse.Namespace) -> int:
