@@ -51,6 +51,8 @@ class NetworkKind:
     cli_group: str = ""
     default_lr: float = 0.01
     default_batch_size: int = 32
+    #: the fidelities ``compile`` writes decks at (``export --fidelity``)
+    fidelities: tuple[str, ...] = ("envelope",)
 
     # --- surrogate ---------------------------------------------------------------------------
     def add_cli_args(self, group: argparse._ArgumentGroup) -> None:
@@ -119,7 +121,9 @@ class NetworkKind:
         return []
 
     def compile(self, g: nx.DiGraph, X: np.ndarray, opts: CosimOptions, title: str = ""):
-        """The netlist of the first samples of X (the example and ``export --netlist`` deck)."""
+        """The netlist of the first samples of X (the example and ``export --netlist`` deck), at
+        ``opts.fidelity`` (one of ``fidelities``); a list of netlists where that fidelity takes one
+        sample per deck (rf)."""
         raise self._no_devices()
 
     def cosim(self, g: nx.DiGraph, X: np.ndarray, y: np.ndarray, opts: CosimOptions):

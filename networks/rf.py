@@ -66,6 +66,7 @@ class RFKind(NetworkKind):
     description = "RF network: inputs on microwave channels, MTJ resonator chains, STNO neurons"
     graph_network = "rf"
     cli_group = "rf channels (rf networks; stno with --synapses chain)"
+    fidelities = ("envelope", "rf")
 
     def add_cli_args(self, group):
         add_channel_args(group)
@@ -132,8 +133,15 @@ class RFKind(NetworkKind):
                 f"{kinds.count('stno')} STNOs)")
 
     def compile(self, g, X, opts: CosimOptions, title=""):
-        from spicegen.compiler import compile_envelope
-        return compile_envelope(g, X, window=opts.window, title=title)
+        """Envelope: one device-level deck of every sample (``term_budget`` from
+        ``opts.extra``); rf: one carrier-level deck per sample."""
+        from spicegen.compiler import compile_envelope, compile_rf
+        if opts.fidelity == "rf":
+            return [compile_rf(g, x, lp_ratio=opts.lp_ratio, title=f"{title} sample {k}".strip())
+                    for k, x in enumerate(X)]
+        budget = opts.extra.get("term_budget")
+        return compile_envelope(g, X, window=opts.window, title=title,
+                                **({"term_budget": budget} if budget is not None else {}))
 
     def default_cosim_limit(self, opts):
         return RF_COSIM_DEFAULT_LIMIT if opts.fidelity == "rf" else None

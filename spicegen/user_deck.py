@@ -21,11 +21,12 @@ from .deck import number
 MAX_PRINTED = 2000
 
 
-def _vector_name(vec: str, k: int) -> str:
-    """``v(c2_3)``, sample 4 -> ``c2_3_s4``; ``i(vcol0)`` -> ``i_vcol0_s4``."""
+def _vector_name(vec: str, k: int | None) -> str:
+    """``v(c2_3)``, read 4 -> ``c2_3_s4``; ``i(vcol0)`` -> ``i_vcol0_s4``; read None -> ``c2_3``."""
     m = re.fullmatch(r"([vi])\((.*)\)", vec.strip(), re.I)
     inner = re.sub(r"[^A-Za-z0-9_]", "_", m.group(2) if m else vec)
-    return f"{'i_' if m and m.group(1).lower() == 'i' else ''}{inner}_s{k}"
+    return f"{'i_' if m and m.group(1).lower() == 'i' else ''}{inner}" + \
+        ("" if k is None else f"_s{k}")
 
 
 def _stem(stem: str) -> str:
@@ -66,19 +67,22 @@ def control_block(net, stem: str = "deck") -> list[str]:
     per_sample = max(1, len(outputs))
     shown = min(len(times), max(1, MAX_PRINTED // per_sample))
     if shown < len(times):
-        lines.append(f"echo \"printing the first {shown} of {len(times)} samples\"")
+        lines.append(f"echo \"printing the first {shown} of {len(times)} read times\"")
     names = []
+    # a sample per read time, or several reads per sample (dw: the reads of a stochastic synapse)
+    label = "sample" if len(times) == net.n_samples else "read"
     for k, t in enumerate(times[:shown]):
         what = (f"averaged from {number(t)} s to the end" if rf else f"at {number(t)} s")
-        lines.append(f"echo \"sample {k}: {', '.join(outputs[:2])}{', ...' if len(outputs) > 2 else ''} "
-                     f"{what}\"")
+        lines.append(f"echo \"{label} {k}: {', '.join(outputs[:2])}"
+                     f"{', ...' if len(outputs) > 2 else ''} {what}\"")
         for vec in outputs:
-            name = _vector_name(vec, k)
+            name = _vector_name(vec, k if len(times) > 1 else None)
             names.append(name)
             lines.append(f"meas tran {name} avg {vec} from={number(t)}" if rf else
                          f"meas tran {name} find {vec} at={number(t)}")
     out_file = f"$inputdir/{stem}.outputs.txt"
-    lines += [f"echo \"* {stem}: outputs at the read times, by sample (_s<k>)\" > {out_file}"]
+    lines += [f"echo \"* {stem}: outputs at the read times"
+              f"{f', by {label} (_s<k>)' if len(times) > 1 else ''}\" > {out_file}"]
     lines += [f"print {' '.join(names[k:k + 10])} >> {out_file}" for k in range(0, len(names), 10)]
     if not rf and outputs:
         # carrier-level waveforms would be millions of points: only the envelope ones are written

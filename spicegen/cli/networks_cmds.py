@@ -94,6 +94,10 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     model, meta = load_checkpoint(args.checkpoint)
     kind = networks.get_kind(meta["kind"])
+    fidelity = getattr(args, "fidelity", "envelope")
+    if args.netlist and fidelity not in kind.fidelities:
+        raise ValueError(f"a {kind.name} network has no {fidelity} fidelity netlist (it has: "
+                         f"{', '.join(kind.fidelities)}); drop --fidelity {fidelity}")
     g = kind.to_graph(model)
     kind.check_graph(g)
     net = None
@@ -116,9 +120,26 @@ def cmd_export(args: argparse.Namespace) -> int:
         print(line)
     design_rules(kind, g, graph_path=args.out, summary=True)
     if net is not None:
-        net.write(args.netlist)
-        print(f"wrote {args.netlist}: netlist of the first {net.n_samples} test samples")
+        write_netlists(net, args.netlist)
     return 0
+
+
+def write_netlists(net, path: str) -> None:
+    """One deck (``path``), or one per sample (a list: rf fidelity) as ``NAME.s<k>.EXT``; each
+    runs in plain ``ngspice -b`` and prints its outputs."""
+    if not isinstance(net, list):
+        net.write(path)
+        print(f"wrote {path}: netlist of the first {net.n_samples} test samples; run it with "
+              f"`ngspice -b {os.path.basename(path)}` (it prints the outputs and writes them beside "
+              f"the deck)")
+        return
+    stem, ext = os.path.splitext(path)
+    paths = [path] if len(net) == 1 else [f"{stem}.s{k}{ext or '.cir'}" for k in range(len(net))]
+    for one, p in zip(net, paths):
+        one.write(p)
+    shown = paths[0] if len(paths) == 1 else f"{paths[0]} .. {paths[-1]}"
+    print(f"wrote {shown}: carrier-level (rf) deck{'s' if len(paths) > 1 else ''}, one per test "
+          f"sample; run each with `ngspice -b {os.path.basename(paths[0])}` (minutes per sample)")
 
 
 def load_graph(path: str):

@@ -117,12 +117,25 @@ class _KindOptions:
 
 
 def _export(sub) -> None:
+    from ..device_level import DEFAULT_TERM_BUDGET
+
     ex = sub.add_parser("export", formatter_class=_Formatter,
                         help="back-annotate a checkpoint into a device graph (and a netlist)")
     ex.add_argument("--checkpoint", default="out/rf.pt", help="a checkpoint written by train")
     ex.add_argument("--out", default="out/rf.graph.json", help="graph file, .json or .graphml")
-    ex.add_argument("--netlist", help="also write the netlist of a few test samples here")
+    ex.add_argument("--netlist", help="also write the netlist of a few test samples here, a "
+                    "deck that plain `ngspice -b NETLIST` runs and that prints the outputs")
     ex.add_argument("--samples", type=positive_int, default=10, help="test samples in --netlist")
+    ex.add_argument("--fidelity", choices=["envelope", "rf"], default="envelope",
+                    help="--netlist level. envelope: every sample in one deck (rf networks: "
+                         "powers and DC levels, each resonator an editable .param); rf: carrier "
+                         "level (rf networks only), one deck per sample: NETLIST itself for "
+                         "--samples 1, else NAME.s0.cir, NAME.s1.cir, ...")
+    ex.add_argument("--term-budget", type=nonneg_int, metavar="N",
+                    default=DEFAULT_TERM_BUDGET,
+                    help="envelope rf networks: explicit Lorentzian terms in the netlist; "
+                         "tails beyond the window they allow are frozen numbers (the netlist's "
+                         "header says what stays exact)")
     ex.add_argument("--data", help="data set of the --netlist samples, recorded in the graph "
                     "(default: the one the checkpoint records; a different one is a warning)")
     ex.add_argument("--window", type=positive_float, default=200e-9,
