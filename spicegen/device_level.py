@@ -180,7 +180,7 @@ class DeviceLevel:
 
     # ------------------------------------------------------------------ text
     def header(self) -> list[str]:
-        w = "every term" if math.isinf(self.window) else f"W = {self.window:g} linewidths"
+        w = "any distance" if math.isinf(self.window) else f"W = {self.window:g} linewidths"
         lines = [
             "* DEVICE-LEVEL ENVELOPE NETLIST. Each chain j of layer l is a subcircuit chain<l>_<j>",
             "* holding one .param fr_<graph id> per resonator (its trained f_r in Hz) and one gain",

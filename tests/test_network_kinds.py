@@ -1,6 +1,9 @@
 """Contract of every registered network kind: train one epoch on a tiny problem, checkpoint round
 trip, device graph with JSON and GraphML round trips, compile, co-simulate 3 samples beside the
 surrogate. A new kind that registers itself is held to all of it without a new test."""
+import re
+import subprocess
+
 import networkx as nx
 import numpy as np
 import pytest
@@ -85,7 +88,7 @@ def test_kind_graph_round_trips_and_passes_its_structure_check(name, tiny_data, 
 
 @requires_ngspice
 @pytest.mark.parametrize("name", [n for n in sorted(TINY) if networks.NETWORKS[n].graph_network])
-def test_kind_compiles_and_cosimulates_like_its_surrogate(name, tiny_data):
+def test_kind_compiles_and_cosimulates_like_its_surrogate(name, tiny_data, tmp_path):
     kind = networks.get_kind(name)
     sizes = TINY[name]
     model = make_model(name, sizes, seed=0, config=_config(name, sizes))
@@ -95,6 +98,13 @@ def test_kind_compiles_and_cosimulates_like_its_surrogate(name, tiny_data):
     opts = networks.CosimOptions(workers=1)
     net = kind.compile(g, X, opts, title="contract")
     assert net.n_samples == 3 and net.text.endswith(".end\n")
+    # the deck `export --netlist` writes runs in plain `ngspice -b` and prints every output
+    net.write(str(tmp_path / "n.cir"))
+    run = subprocess.run(["ngspice", "-b", "n.cir"], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    printed = re.findall(r"^(\w+)\s+=\s+\S+", run.stdout, re.M)
+    assert len(set(printed)) >= 3 * len(net.outputs)
     result = kind.cosim(g, X, y, opts)
     rep = result.report()
     assert rep["samples"] == 3
