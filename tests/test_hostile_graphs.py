@@ -86,7 +86,7 @@ def compiles_or_refused(text):
         net.write(netlist_path)
         assert sorted(os.listdir(folder)) == ["g.json", "n.cir"]
         with open(netlist_path) as fh:
-            assert fh.read() == net.text
+            assert fh.read() == net.user_deck("n")       # the netlist and its .control block
         back = schema.load(graph_path)
     kind.check_graph(back)
     return net.text
