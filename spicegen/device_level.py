@@ -201,8 +201,9 @@ class DeviceLevel:
         for k, prm in enumerate(self.prm):
             slope = tail_slope(prm, self.window)
             lines.append(_comment(
-                f"  (res{k}: a frozen tail drifts by at most {slope:.3g} V/W per linewidth of "
-                f"retuning, {100 * slope / resonator.peak_weight(prm):.2g} percent of the peak weight)"))
+                f"  (res{k}: each frozen tail drifts by at most {slope:.3g} V/W per linewidth of "
+                f"retuning, {100 * slope / resonator.peak_weight(prm):.2g} percent of the peak "
+                f"weight; the chain's error sums the frozen sources' powers times that)"))
         lines += [
             "* - resK_ksd: exact everywhere (R_ji is written as resK_ksd times a number)",
             "* - resK_alpha, resK_asym, resK_aasym: explicit terms only (R_ji was computed with them)",
