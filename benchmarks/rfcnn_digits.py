@@ -97,6 +97,8 @@ def main() -> None:
     ap.add_argument("--line-f-max", type=float, default=RFCNNConfig.f_max,
                     help="top of the conv lines' band (Hz)")
     ap.add_argument("--readout-f-max", type=float, help="top of the read-out line's band (Hz)")
+    ap.add_argument("--bias-start", type=float, help="rfcnn: where the conv chains start in "
+                    "the amplifier window (0 threshold, 1 upper clamp; default per arrangement)")
     ap.add_argument("--lr", type=float, default=0.03, help="rfcnn learning rate")
     ap.add_argument("--cnn-lr", type=float, default=0.01)
     ap.add_argument("--cosim-limit", type=int, help="co-simulate only the first N test samples")
@@ -122,7 +124,10 @@ def main() -> None:
                              args.epochs, args.cnn_lr)
     summary = []
     for arrangement in args.arrangements:
-        config = RFCNNConfig(sizes=sizes, arrangement=arrangement, **shape)
+        config = RFCNNConfig(sizes=sizes, arrangement=arrangement, bias_start=args.bias_start,
+                             **shape)
+        print(f"rfcnn {arrangement}: conv chains start at {config.start_fraction:.2f} of the "
+              f"amplifier window", flush=True)
         runs, acc = train_seeds("rfcnn", config, data, args.seeds, args.epochs, args.lr)
         if args.save:      # the seed-0 network, for `spicegen export` / `cosim` later
             os.makedirs(args.save, exist_ok=True)

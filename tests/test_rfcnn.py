@@ -232,6 +232,26 @@ def test_bad_inputs_are_one_clear_message():
     RFCNN(dataclasses_replace(wide, arrangement="reuse"))      # 25 taps: well apart
 
 
+@pytest.mark.parametrize("arrangement", ARR)
+def test_chains_start_where_bias_start_puts_them(arrangement, digits):
+    """The calibration puts each filter's mean chain current at the asked fraction of the
+    amplifier window; by default near threshold for reuse, mid-window for shared-line."""
+    X = torch.as_tensor(digits.X_train[:200])
+    default = _config(arrangement)
+    assert default.start_fraction == (0.1 if arrangement == "reuse" else 0.5)
+    for start in (0.2, 0.7):
+        model = RFCNN(_config(arrangement, bias_start=start), seed=0)
+        model.prepare(X)
+        c = model.config
+        with torch.no_grad():
+            _, (v1, _) = model(X, return_all=True)
+        z = (c.g_m * (v1 + c.v_bias) / c.stno.I_th).reshape(len(X), c.filters, -1).mean((0, 2))
+        lo, hi = c.stno.I_min_ratio, c.stno.I_max_ratio
+        assert torch.allclose(z, torch.full_like(z, lo + start * (hi - lo)), rtol=1e-9)
+    with pytest.raises(ValueError, match="bias_start must be within \\[0, 1\\].*got 1.5"):
+        _config(arrangement, bias_start=1.5)
+
+
 def dataclasses_replace(config, **kw):
     import dataclasses
     return dataclasses.replace(config, **kw)
