@@ -46,11 +46,13 @@ def stochastic_accuracy(model, X, y, reads: int, passes: int) -> float:
 
 def fit(kind: str, data, reads: int, seed: int, args):
     sizes = (data.n_features, data.n_classes)
-    model = make_model(kind, sizes, seed, DWConfig(sizes=sizes, reads=reads,
-                                                   pairs=args.pairs and kind != "dw_perceptron"))
+    dw = kind != "dw_perceptron"      # the perceptron keeps the published set-up: lr 0.02
+    config = DWConfig(sizes=sizes, reads=reads, pairs=args.pairs and dw,
+                      gain=args.gain if dw else 1.0, init_p=args.init_p if dw else None)
+    model = make_model(kind, sizes, seed, config)
     start = time.perf_counter()
-    result = train(model, data, TrainConfig(epochs=args.epochs, lr=0.02, batch_size=64,
-                                            seed=seed, patience=args.patience))
+    result = train(model, data, TrainConfig(epochs=args.epochs, lr=args.lr if dw else 0.02,
+                                            batch_size=64, seed=seed, patience=args.patience))
     return model.eval(), result, time.perf_counter() - start
 
 
@@ -95,7 +97,8 @@ def accuracy_vs_reads(data, args) -> None:
                   f"{res.best_epoch + 1} epochs best, {sec:.1f} s", flush=True)
     ref = 100 * np.mean(perceptron)
     print(f"\naccuracy against reads ({data.name}, {len(args.seeds)} seed(s), "
-          f"{'differential pairs, ' if args.pairs else ''}test set of "
+          f"{'differential pairs, ' if args.pairs else ''}gain {args.gain:g}, init p "
+          f"{args.init_p or 'p(x0)'}, lr {args.lr:g}, up to {args.epochs} epochs, test set of "
           f"{len(y)}; mean +- sd over seeds):")
     print(f"  deterministic perceptron   {ref:6.2f} +- {100 * np.std(perceptron):.2f} %")
     print(f"  mean field, deterministic  {100 * np.mean(meanfield_det):6.2f} +- "
@@ -199,6 +202,12 @@ def main() -> None:
                     help="also write dw_reads.png (accuracy against N) and dw_p_hist.png here")
     ap.add_argument("--pairs", action="store_true",
                     help="dw and mean field with differential pairs (signed weights J+ - J-)")
+    ap.add_argument("--gain", type=float, default=1.0,
+                    help="dw and mean field: read-out gain (logit = gain x sum J + bias)")
+    ap.add_argument("--init-p", type=float, default=None,
+                    help="dw and mean field: start every drive at this p (default: w = x0)")
+    ap.add_argument("--lr", type=float, default=0.02,
+                    help="dw and mean field: Adam learning rate (the perceptron keeps 0.02)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     if args.data.startswith("mnist:"):

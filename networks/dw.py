@@ -45,6 +45,7 @@ from . import register_network
 from .base import CosimOptions, NetworkKind
 
 MAX_READS = 1 << 16          # as spicegen.dw_netlist.MAX_READS
+MAX_GAIN = 1e3               # read-out gain, as spicegen.dw_netlist.MAX_GAIN
 VAR_FLOOR = 1e-4             # the rule's floor under sigma^2 (published)
 SURROGATE_PASSES = 16        # stochastic passes of the surrogate in a co-simulation, at least
 
@@ -70,6 +71,8 @@ class DWConfig:
     v_read: float = 0.1              # read voltage of a row (V) in the circuit
     eval_seed: int = 0               # generator seed of an eval-mode pass
     pairs: bool = False              # differential pairs: weight J+ - J- (signed), 2 synapses each
+    gain: float = 1.0                # read-out gain: logit = gain x count + bias (the column's TIA)
+    init_p: float | None = None      # p of every drive at the start; None: w = x0 (published)
     device: DomainWallParams = DomainWallParams()
 
     def __post_init__(self) -> None:
@@ -88,8 +91,25 @@ class DWConfig:
             raise ValueError(f"eval_seed must be an integer >= 0, got {self.eval_seed!r}")
         if not isinstance(self.pairs, (bool, np.bool_)):
             raise ValueError(f"pairs must be True or False, got {self.pairs!r}")
+        if isinstance(self.gain, bool) or not isinstance(self.gain, (int, float)) \
+                or not 0 < self.gain <= MAX_GAIN:
+            raise ValueError(f"gain must be a number in (0, {MAX_GAIN:g}], got {self.gain!r}")
         if isinstance(self.device, dict):
             object.__setattr__(self, "device", DomainWallParams(**self.device))
+        if self.init_p is not None:
+            floor = 1 - self.device.a
+            if isinstance(self.init_p, bool) or not isinstance(self.init_p, (int, float)) \
+                    or not floor < self.init_p < 1:
+                raise ValueError(f"init_p must be a probability in ({floor:.5g}, 1) (the device's "
+                                 f"floor 1 - a to 1), got {self.init_p!r}")
+
+    def initial_drive(self) -> float:
+        """The drive every synapse starts at: x0, or p^-1(init_p)."""
+        prm = self.device
+        if self.init_p is None:
+            return prm.x0
+        s = (self.init_p - (1 - prm.a)) / prm.a
+        return prm.x0 + float(np.log(s / (1 - s))) / prm.dx
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
@@ -116,18 +136,23 @@ def binary_inputs(X: torch.Tensor, threshold: float) -> torch.Tensor:
 
 
 class _DriveLayer(nn.Module):
-    """Trained drives w (n_out, n_in), initialised at x0, and biases; with ``config.pairs`` also
-    the drives w_neg of the - synapses (weight J+ - J-, zero at initialisation)."""
+    """Trained drives w (n_out, n_in), initialised at x0 (or at p = ``config.init_p``), and
+    biases; with ``config.pairs`` also the drives w_neg of the - synapses (weight J+ - J-, zero at
+    initialisation). ``gain`` (n_out,): the read-out gain of each neuron, fixed (config.gain; a
+    graph may carry one per neuron): logit = gain x (sum of J) + bias."""
 
     def __init__(self, config: DWConfig, seed: int = 0):
         super().__init__()
         self.config = config
         self.sizes = config.sizes
         n_in, n_out = config.sizes
-        self.w = nn.Parameter(torch.full((n_out, n_in), config.device.x0))
+        w0 = config.initial_drive()
+        self.w = nn.Parameter(torch.full((n_out, n_in), w0))
         if config.pairs:
-            self.w_neg = nn.Parameter(torch.full((n_out, n_in), config.device.x0))
+            self.w_neg = nn.Parameter(torch.full((n_out, n_in), w0))
         self.bias = nn.Parameter(torch.zeros(n_out))
+        # a design value, not trained; not in the state dict (checkpoints keep it in the config)
+        self.register_buffer("gain", torch.full((n_out,), float(config.gain)), persistent=False)
 
     def drives(self) -> list[torch.Tensor]:
         return [self.w, self.w_neg] if self.config.pairs else [self.w]
@@ -139,16 +164,18 @@ class _DriveLayer(nn.Module):
     def mean_field(self, X) -> torch.Tensor:
         p = self.probabilities()
         weight = p[0] - p[1] if self.config.pairs else p[0]
-        return binary_inputs(X, self.config.threshold) @ weight.T + self.bias
+        return self.gain * (binary_inputs(X, self.config.threshold) @ weight.T) + self.bias
 
     def sample(self, X, reads: int | None = None,
                generator: torch.Generator | None = None) -> torch.Tensor:
-        """One stochastic pass with N reads (default: the config's), by the rule."""
+        """One stochastic pass with N reads (default: the config's), by the rule; the gain scales
+        the sample (forward) and mu + eps sigma (backward) alike."""
         x = binary_inputs(X, self.config.threshold)
         n = self.config.reads if reads is None else check_reads(reads)
         prm = self.config.device
         if not self.config.pairs:
-            return stochastic_preactivation(x, self.w, n, prm, generator, VAR_FLOOR) + self.bias
+            return self.gain * stochastic_preactivation(x, self.w, n, prm, generator,
+                                                        VAR_FLOOR) + self.bias
         # pairs: the rule on Y = Y+ - Y-, whose mean is the difference and variance the sum
         p = self.probabilities()
         mu = x @ (p[0] - p[1]).T
@@ -157,7 +184,7 @@ class _DriveLayer(nn.Module):
             y = sum(sign * sample_reads(x[:, None, :], w.detach()[None], n, prm, generator).sum(-1)
                     for sign, w in zip((1, -1), self.drives()))
             eps = (y - mu) / sigma
-        return mu + eps * sigma + self.bias
+        return self.gain * (mu + eps * sigma) + self.bias
 
     def passes(self, X, seeds, reads: int | None = None) -> np.ndarray:
         """(len(seeds), samples, n_out) logits of independent stochastic passes."""
@@ -223,6 +250,14 @@ class _DWKinds(NetworkKind):
         group.add_argument("--pairs", action="store_true",
                            help="dw, dw_meanfield: differential pairs, every weight two DW "
                                 "synapses read against each other (J+ - J-): signed weights")
+        group.add_argument("--gain", type=_gain, default=1.0,
+                           help="dw, dw_meanfield: read-out gain, logit = gain x sum J + bias (the "
+                                "columns' trans-impedance; fixed, not trained). 1.5 with --pairs, "
+                                "--init-p 0.1 and --lr 0.01: see the README")
+        group.add_argument("--init-p", type=_init_p, default=None, dest="init_p",
+                           help="dw, dw_meanfield: start every drive at this p instead of x0 "
+                                "(p = 0.51); with --pairs a low p starts every weight at 0 with "
+                                "little read variance")
         group.add_argument("--threshold", type=_threshold, default=0.5,
                            help="dw kinds take binary inputs: features in [0, 1] are binarised "
                                 "at x > threshold (recorded in the checkpoint and the graph)")
@@ -257,7 +292,8 @@ class _DWKinds(NetworkKind):
                              f"inputs,outputs, got {','.join(map(str, sizes))}")
         config = DWConfig(sizes=sizes, reads=getattr(args, "reads", 8),
                           threshold=getattr(args, "threshold", 0.5),
-                          pairs=bool(getattr(args, "pairs", False)))
+                          pairs=bool(getattr(args, "pairs", False)),
+                          gain=getattr(args, "gain", 1.0), init_p=getattr(args, "init_p", None))
         X = data.X_train
         changed = int(np.count_nonzero((X != 0) & (X != 1)))
         print(f"{self.name}: inputs binarised at x > {config.threshold:g} ({changed} of {X.size} "
@@ -270,6 +306,20 @@ class _DWKinds(NetworkKind):
 
     def model_from_dict(self, network):
         return self.model_class(DWConfig.from_dict(network))
+
+
+def _gain(text: str) -> float:
+    from spicegen.cli.options import ranged
+    return ranged(float, 0.0, MAX_GAIN, low_open=True)(text)
+
+
+def _init_p(text: str) -> float:
+    from spicegen.cli.options import ranged
+    floor = 1 - DomainWallParams().a
+    value = ranged(float, floor, 1.0, low_open=True)(text)
+    if value >= 1:
+        raise argparse.ArgumentTypeError(f"must be < 1, got {text}")
+    return value
 
 
 def _threshold(text: str) -> float:
@@ -302,8 +352,10 @@ class DWKind(_DWKinds):
         device = {f: getattr(prm, f) for f in ("x0", "dx", "a", "t_read", "G_P", "G_AP")}
         for i in range(n_in):
             g.add_node(f"in{i}", kind="dw_input", layer=0, index=i)
+        gains = net.gain.double().tolist()
         for j in range(n_out):
-            g.add_node(f"out{j}", kind="dw_neuron", layer=1, index=j, bias=float(bias[j]))
+            g.add_node(f"out{j}", kind="dw_neuron", layer=1, index=j, bias=float(bias[j]),
+                       gain=float(gains[j]))
         for i in range(n_in):
             for j in range(n_out):
                 for sign, w, p in zip((1, -1), drives, probs):
@@ -327,18 +379,22 @@ class DWKind(_DWKinds):
                 f"{', differential pairs' if g.graph.get('pairs') else ''})")
 
     def model_from_graph(self, g: nx.DiGraph) -> DWNetwork:
-        """The surrogate of a dw graph (the model it was exported from, up to float32)."""
+        """The surrogate of a dw graph (the model it was exported from, up to float32). Its
+        config's gain is the neurons' common gain (1 if they differ: the model then holds each
+        neuron's own)."""
         from spicegen.dw_netlist import read_graph
         layer = read_graph(g)
+        uniform = bool(np.all(layer.gain == layer.gain[0]))
         config = DWConfig(sizes=tuple(reversed(layer.shape)), reads=layer.reads,
                           threshold=layer.threshold, v_read=layer.v_read,
                           eval_seed=int(g.graph.get("eval_seed", 0)), pairs=layer.pairs,
-                          device=layer.prm)
+                          gain=float(layer.gain[0]) if uniform else 1.0, device=layer.prm)
         net = DWNetwork(config)
         with torch.no_grad():
             for w, drive in zip(net.drives(), layer.w):
                 w.copy_(torch.as_tensor(drive))
             net.bias.copy_(torch.as_tensor(layer.bias))
+            net.gain.copy_(torch.as_tensor(layer.gain))
         return net.eval()
 
     def compile(self, g, X, opts: CosimOptions, title=""):

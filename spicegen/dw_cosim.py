@@ -64,7 +64,8 @@ class DWCosimResult(CosimResult):
             "difference": diff, "difference_half_width99": half,
             "circuit_mean_in_surrogate_interval99": bool(
                 _interval(s_acc)["interval99"][0] <= c_acc.mean() <= _interval(s_acc)["interval99"][1]),
-            "readout_logits_per_ampere": self.layer.scale, "readout_residual_counts": self.residual,
+            "readout_logits_per_ampere": self.layer.scale,
+            "readout_gain": self.layer.gain.tolist(), "readout_residual_counts": self.residual,
             "switching": self.switching, "logit_z2": self.spread, "crossbar": self.crossbar}
         return rep
 
@@ -109,6 +110,12 @@ class DWCosimResult(CosimResult):
         return paths
 
 
+def _gains(gain) -> str:
+    if not gain:
+        return "1"
+    return f"{gain[0]:g}" if len(set(gain)) == 1 else f"{min(gain):g} to {max(gain):g}"
+
+
 def _format_dw(d: dict) -> list[str]:
     c, s, sw = d["circuit"], d["surrogate"], d["switching"]
 
@@ -126,8 +133,9 @@ def _format_dw(d: dict) -> list[str]:
              f"{100 * d['difference_half_width99']:.2f} pp): {verdict}",
              f"  ngspice seeds {seeds[0]}..{seeds[-1]} ({len(seeds)} runs), surrogate seeds "
              f"{d['surrogate_seeds'][0]}..{d['surrogate_seeds'][-1]}",
-             f"  read-out: logit = (I_col - I_ref) x {d['readout_logits_per_ampere']:.6g} /A per "
-             f"read, averaged over the reads; residual {d['readout_residual_counts']:.2g} counts"]
+             f"  read-out: logit = (I_col - I_ref) x {d['readout_logits_per_ampere']:.6g} /A x "
+             f"gain per read, averaged over the reads (gain {_gains(d.get('readout_gain'))}); "
+             f"residual {d['readout_residual_counts']:.2g} counts"]
     z = d.get("logit_z2")
     if z:
         lines.append(f"  logits against sum x p + b: mean z^2 circuit {z['circuit']:.3f}, "
@@ -233,9 +241,10 @@ def cosim_dw(layer: DWLayer, X, y, surrogate: np.ndarray, surrogate_seeds: list[
         if k == 0:       # the first samples' per-read logits, for the waveform plot
             t, keep = res.scale, res.scale <= min(5, net.n_samples) * layer.reads * \
                 layer.prm.t_read + layer.prm.t_read
-            waves = {"t": t[keep], "outputs": np.stack([(res[o][keep] - res[f][keep])
-                                                        * layer.scale
-                                                        for o, f in zip(net.outputs, net.refs)]),
+            waves = {"t": t[keep], "outputs": np.stack([(res[o][keep] - res[f][keep]) * scale
+                                                        for o, f, scale in zip(
+                                                            net.outputs, net.refs,
+                                                            layer.neuron_scale)]),
                      "read_times": (1 + np.arange(1, min(5, net.n_samples) + 1) * layer.reads)
                      * layer.prm.t_read}
         return [logits, np.array([residual]), switched[None, :]] + extra, waves

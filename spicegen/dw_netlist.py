@@ -11,17 +11,19 @@ The circuit ("ideal per-neuron current summing"), one ngspice run per piece of t
   the read instead: the state sets a ``dw_mtj`` between row i and column j, G_AP + (G_P - G_AP) s,
   so synapse ij adds current only when x_i = 1 and J_ij ~ Binomial(N, x_i p_ij) / N as the rule says;
 - column j: held at 0 V by a source (an ideal virtual-ground summing amplifier) whose current is the
-  neuron's input; a DC current source adds the bias, b_j V_read (G_P - G_AP);
+  neuron's input; a DC current source adds the bias, (b_j / g_j) V_read (G_P - G_AP);
 - reference column: one ``dw_mtj`` per row at wall position 0 (G_AP), also at 0 V: its current,
   V_read G_AP sum_i x_i, is what every column carries whatever the states;
 - differential pairs (graph attribute pairs = 1, for signed weights J+ - J-): the - synapses of
   neuron j drive their own column ``coln<j>``, which is then its reference (G_AP cancels).
 
 Read-back maps the currents onto the surrogate's logits exactly: at the middle of read k,
-``Y_jk = (I_j - I_ref) / (V_read (G_P - G_AP)) = sum_i x_i s_ijk + b_j`` (the scale is
-1 / (V_read (G_P - G_AP)) logits per ampere: 1 logit per 12 uA with the defaults), and a sample's
-logit is the mean of its N reads, ``Y_j = sum_i J_ij + b_j``. ``Y_jk - b_j`` must be a whole count:
-its largest deviation is reported as the read-out residual.
+``Y_jk = g_j (I_j - I_ref) / (V_read (G_P - G_AP)) = g_j sum_i x_i s_ijk + b_j``, where g_j is the
+neuron's read-out gain (the trans-impedance of its column's amplifier; 1 by default; graph
+attribute ``gain`` of the dw_neuron) and 1 / (V_read (G_P - G_AP)) logits per ampere is the scale
+at gain 1 (1 logit per 12 uA with the defaults); a sample's logit is the mean of its N reads,
+``Y_j = g_j sum_i J_ij + b_j``. ``(Y_jk - b_j) / g_j`` must be a whole count: its largest deviation
+is reported as the read-out residual.
 
 Monte-Carlo co-simulation and its report: :mod:`spicegen.dw_cosim`.
 
@@ -49,6 +51,7 @@ from .deck import Deck, Options, Tran
 
 NETWORK = "dw"
 MAX_READS = 1 << 16              # reads per sample: 2**16 keeps a sample's netlist time under control
+MAX_GAIN = 1e3                   # a neuron's read-out gain lies in (0, MAX_GAIN]
 P_TOLERANCE = 1e-9               # stored p against p(w) recomputed from the graph's w
 SHARED = ("x0", "dx", "a", "t_read", "G_P", "G_AP")     # one value for every synapse of a graph
 
@@ -84,13 +87,22 @@ class DWLayer:
     """What the circuit needs of a dw graph: trained drives w (S, n_out, n_in), S = 1 (one synapse
     per weight) or 2 (differential pairs: the weight is J+ - J-, w[0] the + and w[1] the -
     synapses), biases (n_out,), the shared device parameters, reads per sample, the binarisation
-    threshold and the read voltage."""
+    threshold, the read voltage and the neurons' read-out gains (n_out,; None: all 1)."""
     w: np.ndarray
     bias: np.ndarray
     prm: DomainWallParams
     reads: int
     threshold: float
     v_read: float
+    gain: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        gain = np.ones(self.w.shape[1]) if self.gain is None else \
+            np.asarray(self.gain, dtype=np.float64)
+        if gain.shape != (self.w.shape[1],):
+            raise ValueError(f"gain must hold one value per neuron ({self.w.shape[1]}), got "
+                             f"shape {gain.shape}")
+        object.__setattr__(self, "gain", gain)
 
     @property
     def pairs(self) -> bool:
@@ -104,20 +116,29 @@ class DWLayer:
     @property
     def scale(self) -> float:
         """Logits per ampere of a column's current above its reference (the reference column, or
-        the - column of its pairs)."""
+        the - column of its pairs), at gain 1."""
         return 1.0 / (self.v_read * (self.prm.G_P - self.prm.G_AP))
+
+    @property
+    def neuron_scale(self) -> np.ndarray:
+        """Logits per ampere of each neuron: its gain x scale."""
+        return self.gain * self.scale
+
+    def bias_current(self, j: int) -> float:
+        """The current that adds neuron j's bias b_j after its gain: b_j / (g_j scale)."""
+        return float(self.bias[j] / self.neuron_scale[j])
 
     def probabilities(self) -> np.ndarray:
         """p(w), (S, n_out, n_in)."""
         return switch_probability(torch.as_tensor(self.w, dtype=torch.float64), self.prm).numpy()
 
     def moments(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Expected logits sum x (p+ - p-) + b and their spread sqrt(sum x p (1 - p) / N)."""
+        """Expected logits g sum x (p+ - p-) + b and their spread g sqrt(sum x p (1 - p) / N)."""
         p = self.probabilities()
         sign = np.array([1.0, -1.0])[:len(p)]
-        mu = np.einsum("k,si,kji->sj", sign, x, p) + self.bias
+        mu = self.gain * np.einsum("k,si,kji->sj", sign, x, p) + self.bias
         var = np.einsum("si,kji->sj", x, p * (1 - p)) / self.reads
-        return mu, np.sqrt(var)
+        return mu, self.gain * np.sqrt(var)
 
 
 def state_net(i: int, j: int, k: int = 0) -> str:
@@ -180,6 +201,15 @@ def read_graph(g: nx.DiGraph) -> DWLayer:
                              f"indices)")
     first = synapses[(0, 0, 1)]
     shared = {f: g.nodes[first][f] for f in SHARED}
+    gain = []
+    for j in range(n_out):
+        a = g.nodes[neurons[j]]
+        value = a.get("gain", 1.0)       # graphs written before the gain: 1
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+                not math.isfinite(value) or not 0 < value <= MAX_GAIN:
+            raise GraphError(f"node {neurons[j]!r} (dw_neuron): gain must be a number in "
+                             f"(0, {MAX_GAIN:g}], got {value!r}")
+        gain.append(float(value))
     w = np.empty((len(signs), n_out, n_in))
     for (i, j, sign), node in synapses.items():
         a = g.nodes[node]
@@ -206,7 +236,7 @@ def read_graph(g: nx.DiGraph) -> DWLayer:
     except ValueError as exc:
         raise GraphError(f"dw synapses: {exc}") from None
     layer = DWLayer(w, np.array([g.nodes[neurons[j]]["bias"] for j in range(n_out)], dtype=float),
-                    prm, int(reads), float(threshold), float(v_read))
+                    prm, int(reads), float(threshold), float(v_read), np.array(gain))
     p = layer.probabilities()
     for (i, j, sign), node in synapses.items():
         k = signs.index(sign)
@@ -265,12 +295,10 @@ def _crossbar(layer: DWLayer, cfg: CrossbarConfig) -> tuple[list[str], list[str]
             el.append(MTJ.instance(f"Xx{c}_{i}", {"t1": net(a), "t2": net(b), "pos": pos}))
         else:
             el.append(f"Rx{_KINDS[kind]}_{label} {net(a)} {net(b)} {num(1.0 / g)}")
-    dg = layer.prm.G_P - layer.prm.G_AP
     for c, (j, k) in enumerate(cols):
         el.append(f"Vxs{c} {net(int(circ.sense[c]))} 0 dc 0")
         if j is not None and k == 0:
-            el.append(f"Ixb{j} 0 {net(int(circ.sense[c]))} dc "
-                      f"{num(layer.bias[j] * layer.v_read * dg)}")
+            el.append(f"Ixb{j} 0 {net(int(circ.sense[c]))} dc {num(layer.bias_current(j))}")
     sense = [f"i(vxs{c})" for c in range(len(cols))]
     if layer.pairs:
         return el, sense[0::2], sense[1::2]
@@ -294,11 +322,11 @@ def compile_dw(layer: DWLayer, X, seed: int = 1, title: str = "",
     starts = (1 + np.arange(n) * N) * tr
     stop = (1 + n * N) * tr
     ramp = tr * 1e-3
-    dg = prm.G_P - prm.G_AP
     against = "i(vcoln_j)" if layer.pairs else "i(vref)"
     el = [_comment(f"dw network {n_in} -> {n_out}{', differential pairs' if layer.pairs else ''}, "
                    f"{n} samples x {N} reads of {num(tr)} s; logit = (i(vcol_j) - {against}) * "
-                   f"{num(layer.scale)} per read"),
+                   f"{num(layer.scale)} * gain_j per read, gains "
+                   f"{' '.join(num(v) for v in layer.gain)}"),
           "* rows: V_read x_i, one level per sample (read slot 0 idle)"]
     for i in range(n_in):
         times, values, prev = [0.0], [0.0], 0.0
@@ -329,7 +357,7 @@ def compile_dw(layer: DWLayer, X, seed: int = 1, title: str = "",
     el.append("* neurons: ideal current summing at virtual ground, bias as a current")
     for j in range(n_out):
         el += [f"Vcol{j} col{j} 0 dc 0",
-               f"Ib{j} 0 col{j} dc {num(layer.bias[j] * layer.v_read * dg)}"]
+               f"Ib{j} 0 col{j} dc {num(layer.bias_current(j))}"]
         if layer.pairs:
             el.append(f"Vcoln{j} coln{j} 0 dc 0")
     outputs = [f"i(vcol{j})" for j in range(n_out)]
@@ -355,8 +383,8 @@ def per_read_logits(res, net: DWNetlist, layer: DWLayer, crossbar: bool = False)
     """Per-read logits (n_out, samples x reads) from the column currents (mid-read)."""
     t, rt = res.scale, net.read_times
     outs, refs = (net.xb_outputs, net.xb_refs) if crossbar else (net.outputs, net.refs)
-    return np.stack([(np.interp(rt, t, res[o]) - np.interp(rt, t, res[r])) * layer.scale
-                     for o, r in zip(outs, refs)])
+    return np.stack([(np.interp(rt, t, res[o]) - np.interp(rt, t, res[r])) * k
+                     for o, r, k in zip(outs, refs, layer.neuron_scale)])
 
 
 def read_back(res, net: DWNetlist, layer: DWLayer, states=()) -> tuple[np.ndarray, float,
@@ -364,7 +392,7 @@ def read_back(res, net: DWNetlist, layer: DWLayer, states=()) -> tuple[np.ndarra
     """(logits (n, n_out), read-out residual in counts, switch counts of ``states``); with a
     crossbar arrangement the logits are (2, n, n_out): ideal, then crossbar."""
     per_read = per_read_logits(res, net, layer)
-    counts = per_read - layer.bias[:, None]
+    counts = (per_read - layer.bias[:, None]) / layer.gain[:, None]
     residual = float(np.abs(counts - np.round(counts)).max())
     n_out = len(net.outputs)
     logits = per_read.reshape(n_out, net.n_samples, -1).mean(-1).T

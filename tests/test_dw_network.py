@@ -31,10 +31,10 @@ def one_thread():
     torch.set_num_threads(before)
 
 
-def _net(n_in=16, n_out=3, reads=8, seed=0, spread=1.5, pairs=False):
+def _net(n_in=16, n_out=3, reads=8, seed=0, spread=1.5, pairs=False, gain=1.0):
     """A dw network with drives spread around x0 (p from about 0.02 to 0.98) and some biases."""
     net = make_model("dw", (n_in, n_out),
-                     config=DWConfig(sizes=(n_in, n_out), reads=reads, pairs=pairs))
+                     config=DWConfig(sizes=(n_in, n_out), reads=reads, pairs=pairs, gain=gain))
     gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for w in net.drives():
@@ -94,6 +94,40 @@ def test_pairs_rule_samples_the_difference_and_trains_both_drives():
     assert (mf - net.bias.detach()).min() < 0     # a single synapse's weight is never negative
 
 
+@pytest.mark.parametrize("pairs", [False, True])
+def test_gain_scales_the_sample_and_the_gradient_alike(pairs):
+    x = _binary(32, 16)
+    one, two = _net(reads=4, pairs=pairs), _net(reads=4, pairs=pairs, gain=2.5)
+    outs = [net.sample(x, generator=torch.Generator().manual_seed(9)) for net in (one, two)]
+    bias = one.bias.detach()
+    # forward: the same draws, 2.5 times the count, then the bias
+    assert torch.allclose(outs[1] - bias, 2.5 * (outs[0] - bias), atol=1e-4)
+    c = torch.randn(outs[0].shape, generator=torch.Generator().manual_seed(3))
+    for out in outs:
+        (out * c).sum().backward()
+    for a, b in zip(one.drives(), two.drives()):
+        assert torch.allclose(b.grad, 2.5 * a.grad, rtol=1e-4, atol=1e-6)
+    assert torch.allclose(two.bias.grad, one.bias.grad)
+    # mean field and the graph carry it
+    assert torch.allclose(two.mean_field(x) - bias, 2.5 * (one.mean_field(x) - bias), atol=1e-5)
+    g = KIND.to_graph(two.eval())
+    assert all(g.nodes[f"out{j}"]["gain"] == 2.5 for j in range(3))
+    assert "gain" not in two.state_dict()         # a design value: the config carries it
+
+
+def test_init_p_sets_the_starting_drives():
+    net = make_model("dw", (8, 2), config=DWConfig(sizes=(8, 2), pairs=True, init_p=0.1))
+    p = net.probabilities().detach()
+    assert torch.allclose(p, torch.full_like(p, 0.1), atol=1e-6)
+    assert torch.allclose(make_model("dw", (8, 2)).w, torch.full((2, 8), PRM.x0))
+    for bad in (0.01, 1.0, 1.5, True):
+        with pytest.raises(ValueError, match=f"init_p must be .*got {bad!r}"):
+            DWConfig(sizes=(8, 2), init_p=bad)
+    for bad in (0, -1.0, float("nan"), 2e3, "2"):
+        with pytest.raises(ValueError, match="gain must be a number"):
+            DWConfig(sizes=(8, 2), gain=bad)
+
+
 def test_eval_pass_is_reproducible_training_pass_is_not():
     net = _net()
     x = _binary(20, 16)
@@ -139,9 +173,9 @@ def test_baselines_are_deterministic_on_the_same_binarised_inputs():
 
 # ------------------------------------------------------------------ the graph
 
-@pytest.mark.parametrize("pairs", [False, True])
-def test_graph_round_trip_and_surrogate_from_graph(tmp_path, pairs):
-    net = _net(reads=16, pairs=pairs).eval()
+@pytest.mark.parametrize("pairs, gain", [(False, 1.0), (True, 1.5)])
+def test_graph_round_trip_and_surrogate_from_graph(tmp_path, pairs, gain):
+    net = _net(reads=16, pairs=pairs, gain=gain).eval()
     g = KIND.to_graph(net)
     kinds = [k for _, k in g.nodes(data="kind")]
     assert kinds.count("dw_synapse") == 48 * (2 if pairs else 1)
@@ -157,6 +191,14 @@ def test_graph_round_trip_and_surrogate_from_graph(tmp_path, pairs):
         back = schema.load(path)
         KIND.check_graph(back)
         assert torch.equal(KIND.model_from_graph(back)(x), net(x))
+        assert KIND.model_from_graph(back).config.gain == gain
+    # a graph written before the gain reads as gain 1; per-neuron gains reach the surrogate
+    for j in range(3):
+        del g.nodes[f"out{j}"]["gain"]
+    assert KIND.model_from_graph(g).gain.tolist() == [1.0] * 3
+    g.nodes["out1"]["gain"] = 3.0
+    back = KIND.model_from_graph(g)
+    assert back.gain.tolist() == [1.0, 3.0, 1.0] and back.config.gain == 1.0
 
 
 def _tampered(change):
@@ -175,6 +217,8 @@ def _tampered(change):
     (lambda g: g.add_edge("in0", "syn1.0", link="dc"), r"syn1.0.*fed by 'in1' alone"),
     (lambda g: g.graph.update(reads=0), r"reads must be an integer.*got 0"),
     (lambda g: g.graph.update(threshold=1.5), r"threshold must be .*got 1.5"),
+    (lambda g: g.nodes["out2"].update(gain=0.0), r"'out2' \(dw_neuron\): gain must be .*got 0.0"),
+    (lambda g: g.nodes["out1"].update(gain="2"), r"'out1' \(dw_neuron\): gain must be .*got '2'"),
 ])
 def test_bad_graphs_are_named(change, message):
     with pytest.raises(GraphError, match=message):
@@ -184,12 +228,12 @@ def test_bad_graphs_are_named(change, message):
 # ------------------------------------------------------------------ the circuit
 
 @requires_ngspice
-@pytest.mark.parametrize("pairs", [False, True])
-def test_ngspice_draws_switch_with_p_and_the_readout_is_exact(pairs):
+@pytest.mark.parametrize("pairs, gain", [(False, 1.0), (True, 1.7)])
+def test_ngspice_draws_switch_with_p_and_the_readout_is_exact(pairs, gain):
     from spicegen.dw_netlist import compile_dw, read_back, read_graph, state_net
     from spicegen.runner import run_netlist
 
-    net = _net(n_in=4, n_out=2, reads=100, seed=4, spread=1.2, pairs=pairs)
+    net = _net(n_in=4, n_out=2, reads=100, seed=4, spread=1.2, pairs=pairs, gain=gain)
     layer = read_graph(KIND.to_graph(net))
     S = 2 if pairs else 1
     x = np.array([[1, 0, 1, 1], [0, 1, 1, 0], [1, 1, 1, 1], [1, 0, 0, 1]], float)
@@ -203,12 +247,12 @@ def test_ngspice_draws_switch_with_p_and_the_readout_is_exact(pairs):
     for (i, j, k), count in zip(every, switched):
         assert stats.binomtest(int(count), reads, p[k, j, i]).pvalue > 1e-3 / len(every)
     # the read-out is exact: every read's logit is the count of switched, driven synapses
-    # (+ minus -) plus the bias
+    # (+ minus -) times the gain, plus the bias
     assert residual < 1e-6
     t, rt = res.scale, deck.read_times
     s = np.stack([np.interp(rt, t, res[f"v({state_net(*key)})"]) > 0.5 for key in every])
     s = s.reshape(S, 4, 2, 4, 100)                        # (sign, row, column, sample, read)
-    expect = np.einsum("k,si,kijsr->sj", [1, -1][:S], x, s) / 100 + layer.bias
+    expect = gain * np.einsum("k,si,kijsr->sj", [1, -1][:S], x, s) / 100 + layer.bias
     assert np.allclose(logits, expect, atol=1e-9)
     # different seed, different draws; the same seed, the same draws
     other = read_back(run_netlist(compile_dw(layer, x, seed=6, states=every).text), deck,
@@ -226,7 +270,7 @@ def test_crossbar_without_wires_reads_what_the_ideal_summing_reads(pairs):
     from spicegen.dw_netlist import compile_dw, read_back, read_graph
     from spicegen.runner import run_netlist
 
-    layer = read_graph(KIND.to_graph(_net(n_in=4, n_out=2, reads=4, pairs=pairs)))
+    layer = read_graph(KIND.to_graph(_net(n_in=4, n_out=2, reads=4, pairs=pairs, gain=1.3)))
     x = np.array([[1, 0, 1, 1], [0, 1, 1, 1]], float)
     for r_wire, same in ((0.0, True), (20.0, False)):
         net = compile_dw(layer, x, seed=2, crossbar=CrossbarConfig(r_wire=r_wire))
@@ -273,7 +317,13 @@ def test_cli_refuses_bad_reads_and_repeats(capsys):
         err = capsys.readouterr().err
         assert f"argument {argv[-2]}" in err and f"got {argv[-1]}" in err
     args = parser.parse_args(["train", "--model", "dw", "--reads", "16"])
-    assert args.reads == 16 and args.threshold == 0.5
+    assert args.reads == 16 and args.threshold == 0.5 and args.gain == 1 and args.init_p is None
+    for argv in (["train", "--model", "dw", "--gain", "0"],
+                 ["train", "--model", "dw", "--init-p", "0.01"],
+                 ["train", "--model", "dw", "--init-p", "1"]):
+        with pytest.raises(SystemExit):
+            parser.parse_args(argv)
+        assert f"argument {argv[-2]}" in capsys.readouterr().err
 
 
 def test_non_binary_inputs_are_binarised_or_refused():
