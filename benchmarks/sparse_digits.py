@@ -39,12 +39,8 @@ VARIANTS = ("rf", "rf+f_in", "random", "prune", "set")
 
 def model_for(variant: str, sizes, k: int, seed: int, epochs: int, data, batch: int):
     if variant.startswith("rf"):
-        probe = SparseRFConfig(sizes=sizes, per_chain=k, f_max=1e30)
-        # the band's ceiling just above the top channel: 784 inputs 0.3 linewidths apart need
-        # more than the default 0.12 GHz
-        f_max = max(SparseRFConfig.f_max, probe.top(sizes[0]) * (1 + 1e-9))
-        config = SparseRFConfig(sizes=sizes, per_chain=k, f_max=f_max,
-                                train_input_freqs=variant == "rf+f_in")
+        # the default band: the inputs spread over 18.9 linewidths, whatever their number
+        config = SparseRFConfig(sizes=sizes, per_chain=k, train_input_freqs=variant == "rf+f_in")
         return make_model("sparse", sizes, seed, config), networks.get_kind("sparse").default_lr
     steps = epochs * math.ceil(len(data.y_train) / batch)
     config = SparseMLPConfig(sizes=sizes, per_chain=k, baseline=variant, schedule_steps=steps)
@@ -65,8 +61,8 @@ def sweep(args, data) -> dict:
     table: dict = {}
     models: dict = {}
     for k in ks:
-        variants = [v for v in VARIANTS if not (k == data.n_features and v in ("random", "set",
-                                                                                "prune"))]
+        variants = [v for v in args.variants.split(",") if not (
+            k == data.n_features and v in ("random", "set", "prune"))]
         for variant in variants:
             accs, secs = [], []
             for seed in range(args.seeds):
@@ -133,6 +129,8 @@ def main() -> None:
     p.add_argument("--data", default="digits")
     p.add_argument("--ks", default="1,2,5,10,20,50,dense", help="K values ('dense': every input)")
     p.add_argument("--seeds", type=int, default=1)
+    p.add_argument("--variants", default=",".join(VARIANTS),
+                   help=f"comma-separated, of {','.join(VARIANTS)}")
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--no-dense", dest="dense", action="store_false",
@@ -149,6 +147,10 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=1, help="torch threads")
     p.add_argument("--workers", type=int, default=2, help="parallel ngspice runs")
     args = p.parse_args()
+    unknown = set(args.variants.split(",")) - set(VARIANTS)
+    if unknown:
+        p.error(f"--variants: unknown {', '.join(sorted(unknown))}; choose from "
+                f"{', '.join(VARIANTS)}")
     torch.set_num_threads(args.threads)
     data = load(args.data, train_limit=args.train_limit)
     print(data.summary())

@@ -29,6 +29,9 @@ class Topology:
     nearest: np.ndarray      # the nearest input channel
     detuning: np.ndarray     # (f_r - f_nearest) / (alpha f_r): in linewidths
     initial: np.ndarray | None   # the channel training started it on (None: not recorded)
+    # per input: how many of the layer's resonators have it within a linewidth (trained input
+    # frequencies gather inputs under resonators: the count says how far they did)
+    reach: np.ndarray | None = None
 
     @property
     def serves(self) -> np.ndarray:
@@ -52,6 +55,8 @@ class Topology:
             # how far, in channels: the median over every resonator
             "median_shift": None if self.initial is None else
             float(np.median(np.abs(self.nearest - self.initial))),
+            "inputs_reached": None if self.reach is None else int((self.reach > 0).sum()),
+            "median_reach": None if self.reach is None else float(np.median(self.reach)),
         }
 
     def summary(self) -> str:
@@ -63,6 +68,9 @@ class Topology:
         if c["migrated"] is not None:
             text += (f"; {c['migrated']} migrated from their initial channel (median shift "
                      f"{c['median_shift']:g} channels)")
+        if c["inputs_reached"] is not None:
+            text += (f"; {c['inputs_reached']} of {c['inputs']} inputs lie within a linewidth of "
+                     f"a resonator (median {c['median_reach']:g} resonators each)")
         return text
 
 
@@ -73,10 +81,12 @@ def topology(g: nx.DiGraph, layer: int = 1) -> Topology:
         raise ValueError(f"layer {layer} is outside the network's layers 1..{len(sizes) - 1}")
     f_in = np.array([source_frequency(g, s) for s in schema.sources(g, layer)])
     chain, position, nearest, detuning, initial = [], [], [], [], []
+    reach = np.zeros(len(f_in), dtype=int)
     for j, (_, path, _) in enumerate(schema.chains(g, layer)):
         for k, r in enumerate(path):
             a = g.nodes[r]
             i = int(np.argmin(np.abs(f_in - a["f_r"])))
+            reach += np.abs(f_in - a["f_r"]) <= a["alpha"] * a["f_r"]
             chain.append(j)
             position.append(k)
             nearest.append(i)
@@ -85,7 +95,7 @@ def topology(g: nx.DiGraph, layer: int = 1) -> Topology:
     recorded = len(initial) > 0 and all(isinstance(c, int) for c in initial)
     return Topology(layer, len(f_in), np.array(chain, dtype=int), np.array(position, dtype=int),
                     np.array(nearest, dtype=int), np.array(detuning, dtype=float),
-                    np.array(initial, dtype=int) if recorded else None)
+                    np.array(initial, dtype=int) if recorded else None, reach)
 
 
 def _image_shape(n: int) -> tuple[int, int]:

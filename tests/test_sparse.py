@@ -77,7 +77,7 @@ def test_resonators_migrate_to_the_informative_input():
     def trained(lr):
         net = make_model("sparse", (12, 2), 0, config)
         with torch.no_grad():
-            net.layers[0].position.fill_(1.0)
+            net.layers[0].position_lw.fill_(float(net.bands[0].linewidths(1.0)))
             net.layers[0].initial_channel.fill_(1)
         return net, train(net, data, TrainConfig(epochs=10, lr=lr)).test_accuracy
 
@@ -98,6 +98,42 @@ def test_trained_input_frequencies_move_only_when_asked(tiny):
         train(net, tiny, TrainConfig(epochs=2))
         moved[flag] = float((net.input_frequencies().detach() - f0).abs().max() / f0.min())
     assert moved[False] == 0.0 and moved[True] > 1e-4
+
+
+@pytest.mark.parametrize("n", [16, 64, 784])
+def test_default_band_spans_fixed_linewidths_and_positions_move_in_linewidths(n):
+    config = SparseRFConfig(sizes=(n, 3), per_chain=4)
+    assert config.line_spacing() == pytest.approx(config.span / (n - 1))
+    assert SparseRFConfig(sizes=(n, 3), per_chain=4, spacing=0.2).line_spacing() == 0.2
+    f = config.grid_for(n).frequencies           # the inputs spread over `span` linewidths
+    assert np.log(f[-1] / f[0]) / config.resonator.alpha == pytest.approx(config.span, rel=1e-2)
+    net = make_model("sparse", (n, 3), 0, config)
+    layer = net.layers[0]
+    with torch.no_grad():
+        layer.position_lw.fill_(2.0)
+        f0 = layer.resonance_frequencies().clone()
+        layer.position_lw.fill_(3.0)            # one unit: one linewidth alpha f, any n
+        f1 = layer.resonance_frequencies()
+    np.testing.assert_allclose((f1 / f0).numpy(), math.exp(config.resonator.alpha), rtol=1e-12)
+
+
+def test_positions_pushed_out_of_the_band_are_projected_back():
+    config = SparseRFConfig(sizes=(16, 3), per_chain=2, train_input_freqs=True)
+    net = make_model("sparse", (16, 3), 0, config)
+    band = net.bands[0]
+    with torch.no_grad():
+        net.layers[0].position_lw[0, 0] = band.hi + 50.0
+        net.layers[0].position_lw[1, 1] = band.lo - 50.0
+        net.input_shift_lw[3] = 1e3
+    f_r = net.layers[0].resonance_frequencies().detach()
+    f_in = net.input_frequencies().detach()
+    u = net.layers[0].position_lw.detach()
+    assert u[0, 0] == band.hi and u[1, 1] == band.lo
+    assert float(band.linewidths(3) + net.input_shift_lw[3].detach()) == pytest.approx(band.hi)
+    top = float(band.frequency(torch.tensor(band.hi)))
+    assert float(f_r[0, 0]) == pytest.approx(top) and float(f_in[3]) == pytest.approx(top)
+    # one linewidth beyond the top channel
+    assert top / net.grid_in[-1].item() == pytest.approx(math.exp(config.resonator.alpha))
 
 
 @pytest.mark.parametrize("baseline", ["random", "prune", "set", "dense"])
@@ -139,7 +175,7 @@ def _graph_with_positions(positions, initial, spacing=3.0):
     config = SparseRFConfig(sizes=(6, 2), per_chain=len(positions[0]), spacing=spacing)
     net = make_model("sparse", (6, 2), 0, config)
     with torch.no_grad():
-        net.layers[0].position.copy_(torch.tensor(positions, dtype=torch.float64))
+        net.layers[0].position_lw.copy_(net.bands[0].linewidths(positions))
         net.layers[0].initial_channel.copy_(torch.tensor(initial))
     return SPARSE.to_graph(net)
 
@@ -153,6 +189,9 @@ def test_topology_report_counts():
     c = top.counts()
     assert (c["resonators"], c["serving"], c["between_channels"]) == (6, 5, 1)
     assert (c["inputs_served"], c["doubled"], c["migrated"]) == (4, 0, 2)   # 4.5 -> 4 or 5; 2.1
+    # input-side: resonators within a linewidth of each input (2.2 and 2.1 both reach input 2)
+    assert top.reach.tolist() == [1, 0, 2, 0, 1, 1] and c["inputs_reached"] == 4
+    assert "4 of 6 inputs lie within a linewidth of a resonator" in top.summary()
     assert "5 of 6 resonators serve" in top.summary()
     # a chain serving one input twice
     c2 = topology(_graph_with_positions([[1.0, 1.1], [2.0, 3.0]], [[1, 2], [2, 3]])).counts()
@@ -177,6 +216,8 @@ def test_export_prints_the_topology_and_writes_the_plot(tmp_path, tiny):
     (dict(per_chain=2.5), "--per-chain 2.5"),
     (dict(spacing=40.0), r"cannot hold 16 channels 40 linewidths apart \(alpha 0.01\)"),
     (dict(spacing=-1.0), "--spacing must be > 0"),
+    (dict(span=0.0), "--span must be > 0"),
+    (dict(span=1e3), r"cannot hold 16 channels 66.6667 linewidths apart"),
     (dict(grid="linear"), "geometrically"),
 ])
 def test_bad_sparse_configs_are_refused(kwargs, match):
