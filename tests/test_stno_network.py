@@ -260,3 +260,10 @@ def test_chain_synapse_cosim_matches_the_surrogate(digits):
     assert rep["argmax_agreement"] == 1.0
     for layer in rep["layers"]:
         assert layer["max_error_p"] < 1e-3
+
+
+@pytest.mark.parametrize("field", ["bias_init", "readout_scale", "grad_leak", "init_spread"])
+def test_config_refuses_non_finite_scalars(field):
+    # found by Hypothesis: bias_init = inf gave tau_bias = 0 and a ZeroDivisionError on load
+    with pytest.raises(ValueError, match=field):
+        DynamicalConfig(**{field: float("inf")})

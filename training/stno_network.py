@@ -91,6 +91,10 @@ class DynamicalConfig(DictConfig):
     def __post_init__(self) -> None:
         if len(self.sizes) < 2 or min(self.sizes) < 1:
             raise ValueError(f"DynamicalConfig.sizes needs >= 2 positive widths, got {self.sizes}")
+        for f in dataclasses.fields(self):    # an inf drive or scale divides by zero further on
+            value = getattr(self, f.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"DynamicalConfig.{f.name} must be finite, got {value!r}")
         if not (isinstance(self.dt, (int, float)) and math.isfinite(self.dt) and self.dt > 0):
             raise ValueError(f"DynamicalConfig.dt must be a time step > 0 (s), got {self.dt!r}")
         if self.order not in ORDERS:
