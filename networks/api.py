@@ -167,12 +167,17 @@ def load_checkpoint(path: str | os.PathLike):
     return read(os.fspath(path))
 
 
-def to_graph(model) -> nx.DiGraph:
+def to_graph(model, data=None) -> nx.DiGraph:
     """The device graph of a trained model (one node per device, trained values as attributes),
-    checked by the schema and by its kind's structural checks."""
+    checked by the schema and by its kind's structural checks. ``data`` (the ``Dataset`` it was
+    trained on) is recorded in the graph, so that co-simulating the saved graph later finds it."""
+    from spintronic.graph import schema
+
     k = get_kind(getattr(model, "kind", None))
     g = k.to_graph(model)
     k.check_graph(g)
+    if getattr(data, "source", None) is not None:
+        schema.set_data_source(g, data.source)
     return g
 
 

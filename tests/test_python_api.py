@@ -71,8 +71,11 @@ def test_checkpoint_graph_netlist_and_cosim_from_files(tiny, tmp_path):
     spicegen.save_checkpoint(model, tmp_path / "m.pt", data=data)
     again, meta = spicegen.load_checkpoint(tmp_path / "m.pt")
     assert meta["kind"] == "rf" and meta["data_source"]["train_limit"] == 200
-    graph = spicegen.to_graph(again)
+    assert "data_source" not in spicegen.to_graph(again).graph
+    graph = spicegen.to_graph(again, data)      # records where it was trained, as export does
     spicegen.save_graph(graph, tmp_path / "g.graphml")
+    from spintronic.graph import schema
+    assert schema.data_source(spicegen.load_graph(tmp_path / "g.graphml")) == data.source
     X, y = data.X_test[:3], data.y_test[:3]
     net = spicegen.compile(tmp_path / "g.graphml", X, window=100e-9)
     assert net.n_samples == 3 and ".tran" in net.text
