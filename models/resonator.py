@@ -29,6 +29,11 @@ TWO_PI = 2.0 * math.pi
 # beyond this linewidth the counter-rotating drive term makes the rf model miss the Lorentzian by
 # more than 2 % of its peak (the error grows as ~alpha)
 RWA_ALPHA_LIMIT = 0.02
+# beat notes between carriers of one line pass the read-out's two-pole low-pass at |H|: up to
+# BEAT_H_HOLDS the chain error stays within ~5 %, past BEAT_H_FAILS it reaches 12-25 % and more
+# (ngspice measurements behind both: spicegen/design_rules.py)
+BEAT_H_HOLDS = 0.05
+BEAT_H_FAILS = 0.1
 
 
 @dataclasses.dataclass(frozen=True)

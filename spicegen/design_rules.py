@@ -53,10 +53,10 @@ _SEVERITY = {HOLDS: 0, MARGINAL: 1, FAILS: 2}
 # inputs on 0.02-0.12 GHz (0.92 lw), |H| 0.58: 126 %; 64 inputs (2.9 lw), |H| 0.12: 9.3 %. The
 # README's rf co-simulation of the 64-32-10 digits network: at lp_ratio 0.01 (|H| 0.11) the beats
 # modulate the hidden STNOs' drive by ~40 % and the outputs end mV off; at 0.002 (|H| 0.005) it
-# agrees. The crosstalk diagnosis (CrosstalkResult.diagnosis) calls 0.05 < |H| <= 0.3 marginal;
-# at the network level |H| = 0.1 already costs a quarter of the signal, so this check fails it.
-BEAT_HOLDS = 0.05   # <= ~5 % chain error: the spacing guideline's 5 % bound
-BEAT_FAILS = 0.1    # > 0.1: 12-25 % measured and more, growing as 1 / (1 + s^2)
+# agrees. At the network level |H| = 0.1 already costs a quarter of the signal, so past it a layer
+# fails (the crosstalk diagnosis, CrosstalkResult.diagnosis, grades with the same thresholds).
+BEAT_HOLDS = resonator.BEAT_H_HOLDS  # <= ~5 % chain error: the spacing guideline's 5 % bound
+BEAT_FAILS = resonator.BEAT_H_FAILS  # > 0.1: 12-25 % measured and more, growing as 1 / (1 + s^2)
 # The surrogate is the rotating-wave limit of the resonator: the counter-rotating drive shifts
 # every weight by ~ -alpha x peak (README: 1.27 % of the largest entry at alpha 0.01, 4.6 % at
 # 0.03, 8.2 % at 0.05); RWA_ALPHA_LIMIT (0.02) keeps it within 2 % of the peak.

@@ -141,7 +141,8 @@ class CrosstalkResult:
         elif s.beats:
             fb = min(b for *_, b in s.beats)
             H = float(two_pole(fb, s.corner))
-            flag = "HOLDS" if H < 0.05 else "FAILS" if H > 0.3 else "MARGINAL"
+            flag = ("HOLDS" if H <= resonator.BEAT_H_HOLDS else
+                    "FAILS" if H > resonator.BEAT_H_FAILS else "MARGINAL")  # as design_rules
             sup = self.superposition_rel[1]
             if self.superposition_fails:      # measured beyond the bound, whatever |H| predicts
                 flag = "FAILS"
