@@ -132,7 +132,8 @@ def main() -> None:
         if args.save:      # the seed-0 network, for `spicegen export` / `cosim` later
             os.makedirs(args.save, exist_ok=True)
             save_checkpoint(runs[0][0], os.path.join(args.save, f"rfcnn_{arrangement}.pt"),
-                            TrainConfig(epochs=args.epochs, lr=args.lr), runs[0][1], data.name)
+                            TrainConfig(epochs=args.epochs, lr=args.lr), runs[0][1], data.name,
+                            getattr(data, "source", None))   # export/cosim find the pooling
         start = time.perf_counter()
         hw = hardware(runs[0][0], data, args.cosim_limit, args.workers, args.rf_crosstalk)
         summary.append((arrangement, acc, runs[0][2], hw, time.perf_counter() - start))
