@@ -18,8 +18,15 @@ With ``--pairs`` every weight is a differential pair of DW synapses read against
 J+ - J- (signed weights; a single synapse's weight p lies in [1 - a, 1]): the rule then runs on
 mu = sum x (p+ - p-) and sigma^2 = sum x (p+ (1 - p+) + p- (1 - p-)) / N.
 
+Read-out gain (``--gain`` g, fixed at design, not trained; default 1): logit_j = g (sum_i J_ij) + b_j,
+the rule scaling the sample and mu + eps sigma alike. A weight p+ - p- lies in [-0.978, 0.978], which
+caps the logits' scale; the circuit realises g exactly as its columns' trans-impedance gain (the
+graph holds one per neuron). ``--init-p``: every drive starts at p^-1(init_p) instead of x0; with
+pairs a low p starts every weight at 0 with little read variance (at x0 a zero weight is two
+synapses at p = 0.51, the largest variance). Measured effect: README.
+
 Baselines on the same binarised inputs: ``dw_meanfield`` trains the same drives on the expected
-input mu_j + b_j (no sampling), ``dw_perceptron`` is a deterministic perceptron (real weights).
+input g mu_j + b_j (no sampling), ``dw_perceptron`` is a deterministic perceptron (real weights).
 
 Graph (``network: dw``): one ``dw_input`` per feature, one ``dw_synapse`` per synapse (its drive w,
 p(w), row, column, the DW-MTJ read-out conductances G_P / G_AP and the device's x0, dx, a, t_read),
