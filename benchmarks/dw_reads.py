@@ -34,6 +34,8 @@ from spintronic.networks.checkpoints import make_model  # noqa: E402
 from spintronic.networks.dw import DWConfig  # noqa: E402
 from spintronic.training.datasets import load, load_mnist  # noqa: E402
 from spintronic.training.trainer import TrainConfig, train  # noqa: E402
+from spicegen import dw_plots  # noqa: E402
+from spintronic.graph.files import atomic_json  # noqa: E402
 
 
 def ints(text: str) -> list[int]:
@@ -68,7 +70,7 @@ def live_inputs(data, threshold: float = 0.5) -> np.ndarray:
     return (data.X_train > threshold).any(0)
 
 
-def accuracy_vs_reads(data, args) -> None:
+def accuracy_vs_reads(data, args) -> dict:
     X, y = data.X_test, data.y_test
     rows = {n: [] for n in args.reads}
     mf_rows = {n: [] for n in args.reads}
@@ -94,6 +96,10 @@ def accuracy_vs_reads(data, args) -> None:
             rows[n].append(acc)
             p = model.probabilities().detach().numpy()[..., live].ravel()
             p_hist.setdefault(n, []).append(p)
+            if args.save:     # after every fit: a run cut short keeps what it measured
+                partial = [k for k in args.reads if rows[k]]
+                save_table(args, result_table(data, args, rows, mf_rows, perceptron,
+                                              meanfield_det, p_hist, partial, True))
             print(f"  seed {seed} dw N={n:3d}: stochastic test {100 * acc:.2f} % ({args.passes} "
                   f"passes), p<0.1 or >0.9: {100 * bimodal(p):.1f} % of synapses, "
                   f"{res.best_epoch + 1} epochs best, {sec:.1f} s", flush=True)
@@ -107,13 +113,45 @@ def accuracy_vs_reads(data, args) -> None:
           f"{100 * np.std(meanfield_det):.2f} %")
     print("      N   dw (stochastic)     mean field with N reads   dw - perceptron   "
           "p<0.1 or >0.9")
-    if args.plots:
-        plot(args, rows, mf_rows, perceptron, meanfield_det, p_hist)
     for n in args.reads:
         a, m = 100 * np.array(rows[n]), 100 * np.array(mf_rows[n])
         print(f"  {n:5d}   {a.mean():6.2f} +- {a.std():4.2f} %    {m.mean():6.2f} +- {m.std():4.2f} %"
               f"          {a.mean() - ref:+6.2f} pp       "
               f"{100 * bimodal(np.concatenate(p_hist[n])):5.1f} %")
+    return result_table(data, args, rows, mf_rows, perceptron, meanfield_det, p_hist)
+
+
+def result_table(data, args, rows, mf_rows, perceptron, meanfield_det, p_hist, reads=None,
+                 partial=False) -> dict:
+    """The figures above as a JSON-ready table (spicegen.dw_plots' format); ``partial``: only
+    the N in ``reads`` are done, some seeds may be missing."""
+    edges = dw_plots.p_histogram([])[1]
+    reads = list(args.reads if reads is None else reads)
+    return {"data": data.name, "reads": reads, "seeds": list(args.seeds), "partial": partial,
+            "epochs": args.epochs, "lr": args.lr, "pairs": args.pairs, "gain": args.gain,
+            "init_p": args.init_p, "passes": args.passes, "test_size": int(len(data.y_test)),
+            "train_limit": args.train_limit,
+            "perceptron": perceptron, "meanfield_deterministic": meanfield_det,
+            "dw": {str(n): rows[n] for n in reads},
+            "meanfield_reads": {str(n): mf_rows[n] for n in reads},
+            "p_edges": edges,
+            "p_hist": {str(n): dw_plots.p_histogram(np.concatenate(p_hist[n]))[0] for n in reads},
+            "bimodal": {str(n): bimodal(np.concatenate(p_hist[n])) for n in reads},
+            "circuit": circuit_table(args)}
+
+
+def circuit_table(args) -> dict:
+    import json
+    reports = []
+    for path in args.circuit:
+        with open(path) as fh:
+            reports.append(json.load(fh))
+    return dw_plots.circuit_points(reports)
+
+
+def save_table(args, table: dict) -> None:
+    os.makedirs(os.path.dirname(os.path.abspath(args.save)), exist_ok=True)
+    atomic_json(args.save, table)
 
 
 def _cpu() -> float:
@@ -121,31 +159,6 @@ def _cpu() -> float:
     time, not inflated when other jobs share the cores."""
     me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
-
-
-def plot(args, rows, mf_rows, perceptron, meanfield_det, p_hist) -> None:
-    from spicegen.plotting import pyplot, save
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4))
-    n = np.array(args.reads)
-    for label, r, style in (("dw (rule)", rows, "o-"), ("mean field, N reads", mf_rows, "s--")):
-        a = 100 * np.array([r[k] for k in args.reads])
-        ax.errorbar(n, a.mean(1), yerr=a.std(1), fmt=style, capsize=3, label=label)
-    ax.axhline(100 * np.mean(perceptron), color="k", lw=1, label="deterministic perceptron")
-    ax.axhline(100 * np.mean(meanfield_det), color="0.5", lw=1, ls=":",
-               label="mean field, deterministic")
-    ax.set_xscale("log", base=2)
-    ax.set_xlabel("reads N")
-    ax.set_ylabel("test accuracy (%)")
-    ax.legend(fontsize=8)
-    print("wrote", save(fig, os.path.join(args.plots, "dw_reads.png")))
-    fig, axes = plt.subplots(1, len(args.reads), figsize=(2.2 * len(args.reads), 2.6),
-                             sharey=True, squeeze=False)
-    for ax, k in zip(axes[0], args.reads):
-        ax.hist(np.concatenate(p_hist[k]), bins=20, range=(0, 1), color="tab:blue")
-        ax.set_title(f"N = {k}", fontsize=9)
-        ax.set_xlabel("trained p")
-    print("wrote", save(fig, os.path.join(args.plots, "dw_p_hist.png")))
 
 
 def cosim_time(data, args) -> None:
@@ -202,6 +215,13 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1, help="torch threads")
     ap.add_argument("--plots", metavar="DIR",
                     help="also write dw_reads.png (accuracy against N) and dw_p_hist.png here")
+    ap.add_argument("--save", metavar="JSON",
+                    help="write the result table here (after every fit, so a cut run keeps it)")
+    ap.add_argument("--circuit", type=lambda t: [x for x in t.split(",") if x], default=[],
+                    metavar="REPORTS", help="report.json files of `spicegen cosim` on dw graphs: "
+                    "their circuit accuracy is plotted at their N")
+    ap.add_argument("--replot", metavar="JSON",
+                    help="only draw --plots from a table written by --save (with --circuit)")
     ap.add_argument("--pairs", action="store_true",
                     help="dw and mean field with differential pairs (signed weights J+ - J-)")
     ap.add_argument("--gain", type=float, default=1.0,
@@ -211,6 +231,15 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=0.02,
                     help="dw and mean field: Adam learning rate (the perceptron keeps 0.02)")
     args = ap.parse_args()
+    if args.replot:
+        import json
+        with open(args.replot) as fh:
+            table = json.load(fh)
+        if args.circuit:
+            table["circuit"] = circuit_table(args)
+        for path in dw_plots.plot_reads(table, args.plots or os.path.dirname(args.replot)):
+            print("wrote", path)
+        return
     torch.set_num_threads(args.threads)
     if args.data.startswith("mnist:"):
         data = load_mnist(args.data[len("mnist:"):], pool=2, binarise=True, limit=args.train_limit)
@@ -219,7 +248,12 @@ def main() -> None:
     print(data.summary(), f"(torch threads {args.threads}; load average "
           f"{os.getloadavg()[0]:.1f} at start)", flush=True)
     if args.reads:
-        accuracy_vs_reads(data, args)
+        table = accuracy_vs_reads(data, args)
+        if args.save:
+            save_table(args, table)
+        if args.plots:
+            for path in dw_plots.plot_reads(table, args.plots):
+                print("wrote", path)
     if args.cosim_reads:
         cosim_time(data, args)
     print(f"(load average {os.getloadavg()[0]:.1f} at the end)")
