@@ -133,6 +133,19 @@ def source_power_scale(g: nx.DiGraph, layer: int) -> np.ndarray:
     return np.array([g.nodes[s].get("attenuation", 1.0) for s in schema.sources(g, layer)])
 
 
+def source_power(g: nx.DiGraph, node) -> float:
+    """Watts a source puts on its line at full scale: an input's (or signal's) p_max, or an
+    oscillator's largest emitted power (at its upper current clamp), times its attenuation."""
+    a = g.nodes[node]
+    if "p_max" in a:
+        p = float(a["p_max"])
+    else:
+        prm = schema.stno_params(a)
+        i_max = torch.tensor(prm.I_max_ratio * prm.I_th, dtype=torch.float64)
+        p = float(stno.emitted_power(stno.steady_power(i_max, prm), i_max, prm))
+    return p * float(a.get("attenuation", 1.0))
+
+
 def _pwl(times: np.ndarray, values: np.ndarray) -> str:
     pairs = " ".join(f"{num(t)} {num(v)}" for t, v in zip(times, values))
     return f"PWL({pairs})"

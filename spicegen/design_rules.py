@@ -34,7 +34,7 @@ from spintronic.graph import schema
 from spintronic.models import resonator, stno
 from spintronic.models.resonator import RWA_ALPHA_LIMIT, ResonatorParams, two_pole
 
-from .compiler import source_frequency
+from .compiler import source_frequency, source_power
 
 HOLDS, MARGINAL, FAILS = "holds", "marginal", "fails"
 _SEVERITY = {HOLDS: 0, MARGINAL: 1, FAILS: 2}
@@ -92,18 +92,6 @@ def resonator_lines(g: nx.DiGraph) -> list[Line]:
         out.append(Line(int(a["layer"]), node, tuple(g.predecessors(node)),
                         tuple(tuple(path) for _, path, _ in chains)))
     return sorted(out, key=lambda ln: (ln.layer, str(ln.node)))
-
-
-def source_power(g: nx.DiGraph, node) -> float:
-    """Watts a source puts on its line at full scale: an input's p_max; an oscillator's largest
-    emitted power (upper current clamp) times its attenuation onto the line."""
-    a = g.nodes[node]
-    if "p_max" in a:
-        return float(a["p_max"])
-    prm = schema.stno_params(a)
-    i_max = torch.tensor(prm.I_max_ratio * prm.I_th, dtype=torch.float64)
-    p = float(stno.emitted_power(stno.steady_power(i_max, prm), i_max, prm))
-    return p * float(a.get("attenuation", 1.0))
 
 
 def line_crosstalk(g: nx.DiGraph, line, inputs=None, chains=None) -> dict:

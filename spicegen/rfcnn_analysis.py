@@ -17,7 +17,8 @@ from spintronic.models import resonator, stno
 from spintronic.models.params import spice_number as num
 from spintronic.models.units import POWER_UNIT
 
-from .compiler import CompileError, Netlist, _comment, _finite, _neuron_cards, _pwl
+from .compiler import (CompileError, Netlist, _comment, _finite, _neuron_cards, _pwl,
+                       source_power)
 from .deck import Options, Tran
 from .rfcnn_netlist import (_rectification, check_rfcnn, conv_shape, graph_forward, layer_chains,
                             line_sources, patch_index, pixel_p_max)
@@ -67,16 +68,6 @@ def crosstalk_report(g: nx.DiGraph) -> list[dict]:
 
 
 # ------------------------------------------------------------------------- one line at rf level
-
-def _source_power(g: nx.DiGraph, node) -> float:
-    """Inputs at full scale; oscillators at their largest emitted power, on the line."""
-    a = g.nodes[node]
-    if a["kind"] == "input":
-        return a["p_max"]
-    prm = schema.stno_params(a)
-    i_max = torch.tensor(prm.I_max_ratio * prm.I_th, dtype=torch.float64)
-    return float(stno.emitted_power(stno.steady_power(i_max, prm), i_max, prm)) * a["attenuation"]
-
 
 def default_chains(g: nx.DiGraph, layer: int) -> list[int]:
     """Up to 4 chains of one line: layer 1, the first filters at the middle one of the positions
@@ -128,7 +119,7 @@ def crosstalk_line(g: nx.DiGraph, layer: int, inputs=None, chains=None, single=F
     freqs = [float(f[i]) for i in inputs]
     served = [next((k for k, fi in enumerate(freqs) if c[0].get("f_serve") == fi), -1)
               if len(c) == 1 else -1 for c in res]
-    return {"line": line, "freqs": freqs, "powers": [_source_power(g, srcs[i]) for i in inputs],
+    return {"line": line, "freqs": freqs, "powers": [source_power(g, srcs[i]) for i in inputs],
             "chains": [[a["f_r"] for a in c] for c in res],
             "orientations": [[a["orientation"] for a in c] for c in res],
             "prm": schema.resonator_params(res[0][0]), "served": served}

@@ -110,11 +110,7 @@ def _crosstalk_setup(args: argparse.Namespace):
                                        offset=args.offset, power=args.power,
                                        prm=ResonatorParams(alpha=args.alpha),
                                        lp_ratio=args.lp_ratio)
-    import torch
-
-    from spintronic.models import stno
-
-    from ..compiler import source_frequency, source_power_scale
+    from ..compiler import source_frequency, source_power
     g, kind = load_graph(args.graph)
     _layer(g, args.layer)
     if g.graph.get("network") != "rf":
@@ -131,19 +127,10 @@ def _crosstalk_setup(args: argparse.Namespace):
     picked = args.chain_index or list(range(min(4, len(chains))))
     if max(inputs) >= len(srcs) or max(picked) >= len(chains) or min(inputs + picked) < 0:
         raise ValueError(f"layer {args.layer} has {len(srcs)} inputs and {len(chains)} chains")
-    att = source_power_scale(g, args.layer)
     freqs, powers = [], []
     for i in inputs:
-        a = g.nodes[srcs[i]]
         freqs.append(source_frequency(g, srcs[i]))
-        # inputs at full scale; oscillators at their largest emitted power (upper current clamp)
-        if a["kind"] == "input":
-            p = a["p_max"]
-        else:
-            prm = schema.stno_params(a)
-            i_max = torch.tensor(prm.I_max_ratio * prm.I_th, dtype=torch.float64)
-            p = float(stno.emitted_power(stno.steady_power(i_max, prm), i_max, prm))
-        powers.append(p * att[i])
+        powers.append(source_power(g, srcs[i]))   # full scale, attenuation included
     res = [[g.nodes[r] for r in chains[j][1]] for j in picked]
     return xt.CrosstalkSetup(freqs, powers, [[a["f_r"] for a in c] for c in res],
                              [[a["orientation"] for a in c] for c in res],
