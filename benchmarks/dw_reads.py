@@ -6,8 +6,11 @@ time per test image and its growth with N. Prints every figure it measures.
     .venv/bin/python benchmarks/dw_reads.py --seeds 0,1,2,3,4  # the issue's 5 seeds
     .venv/bin/python benchmarks/dw_reads.py --data mnist:/usr/share/datasets/fashion-mnist \\
         --reads 1,64 --epochs 10 --cosim-reads ""             # Fashion-MNIST pooled to 14x14
-    .venv/bin/python benchmarks/dw_reads.py --seeds 0,1,2,3,4 --reads 1,8,64 --epochs 100 \
+    .venv/bin/python benchmarks/dw_reads.py --seeds 0,1,2,3,4 --reads 1,8,64 --epochs 100 \\
         --pairs --gain 1.5 --init-p 0.1 --lr 0.01 --cosim-reads ""   # N = 64: 90.24 % (-0.84 pp)
+    .venv/bin/python benchmarks/dw_reads.py ... --save out/dw/table.json --plots out/dw \\
+        --circuit out/dw-cosim/report.json     # figures; the circuit's accuracy at its N
+    .venv/bin/python benchmarks/dw_reads.py --replot out/dw/table.json   # redraw, no training
 
 Published set-up (Ellis, Welbourne et al.): one layer with bias, cross-entropy, Adam lr 0.02, batch
 64, early stopping on validation, N = 2^k reads, stochastic test accuracy averaged over 16 passes.
@@ -127,7 +130,7 @@ def result_table(data, args, rows, mf_rows, perceptron, meanfield_det, p_hist, r
     the N in ``reads`` are done, some seeds may be missing."""
     edges = dw_plots.p_histogram([])[1]
     reads = list(args.reads if reads is None else reads)
-    return {"data": data.name, "reads": reads, "seeds": list(args.seeds), "partial": partial,
+    return {"data": args.data, "reads": reads, "seeds": list(args.seeds), "partial": partial,
             "epochs": args.epochs, "lr": args.lr, "pairs": args.pairs, "gain": args.gain,
             "init_p": args.init_p, "passes": args.passes, "test_size": int(len(data.y_test)),
             "train_limit": args.train_limit,
