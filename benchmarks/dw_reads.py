@@ -201,6 +201,35 @@ def cosim_time(data, args) -> None:
               f"x{n1 / n0:g} in N")
 
 
+def replot(args) -> None:
+    """Figures (and, with --save, one table) from tables written by --save: several are merged
+    (the same set-up run over other seeds or N), and the merged figures printed."""
+    import json
+    paths = [p for p in args.replot.split(",") if p]
+    tables = []
+    for path in paths:
+        with open(path) as fh:
+            tables.append(json.load(fh))
+    table = dw_plots.merge_tables(tables) if len(tables) > 1 else tables[0]
+    if args.circuit:
+        table["circuit"] = circuit_table(args)
+    per, mfd = 100 * np.array(table["perceptron"]), 100 * np.array(table["meanfield_deterministic"])
+    print(f"{table['data']}{' (PARTIAL)' if table.get('partial') else ''}: perceptron "
+          f"{per.mean():.2f} +- {per.std():.2f} % ({len(per)} seeds), mean field deterministic "
+          f"{mfd.mean():.2f} +- {mfd.std():.2f} %")
+    print("      N   seeds   dw (stochastic)    mean field with N reads   dw - perceptron   "
+          "p<0.1 or >0.9")
+    for n in table["reads"]:
+        a, m = 100 * np.array(table["dw"][str(n)]), 100 * np.array(table["meanfield_reads"][str(n)])
+        print(f"  {n:5d}   {len(a):5d}   {a.mean():6.2f} +- {a.std():4.2f} %   {m.mean():6.2f} +- "
+              f"{m.std():4.2f} %          {a.mean() - per.mean():+6.2f} pp       "
+              f"{100 * dw_plots.bimodal_fraction(table['p_hist'][str(n)], table['p_edges']):5.1f} %")
+    if args.save:
+        save_table(args, table)
+    for path in dw_plots.plot_reads(table, args.plots or os.path.dirname(os.path.abspath(paths[0]))):
+        print("wrote", path)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default="digits",
@@ -223,8 +252,9 @@ def main() -> None:
     ap.add_argument("--circuit", type=lambda t: [x for x in t.split(",") if x], default=[],
                     metavar="REPORTS", help="report.json files of `spicegen cosim` on dw graphs: "
                     "their circuit accuracy is plotted at their N")
-    ap.add_argument("--replot", metavar="JSON",
-                    help="only draw --plots from a table written by --save (with --circuit)")
+    ap.add_argument("--replot", metavar="JSON[,JSON...]",
+                    help="only draw --plots from tables written by --save, merged if several "
+                    "(other seeds or N of one set-up; --save writes the merged table)")
     ap.add_argument("--pairs", action="store_true",
                     help="dw and mean field with differential pairs (signed weights J+ - J-)")
     ap.add_argument("--gain", type=float, default=1.0,
@@ -235,13 +265,7 @@ def main() -> None:
                     help="dw and mean field: Adam learning rate (the perceptron keeps 0.02)")
     args = ap.parse_args()
     if args.replot:
-        import json
-        with open(args.replot) as fh:
-            table = json.load(fh)
-        if args.circuit:
-            table["circuit"] = circuit_table(args)
-        for path in dw_plots.plot_reads(table, args.plots or os.path.dirname(args.replot)):
-            print("wrote", path)
+        replot(args)
         return
     torch.set_num_threads(args.threads)
     if args.data.startswith("mnist:"):

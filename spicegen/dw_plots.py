@@ -37,6 +37,14 @@ def _series(table: dict, key: str, reads: list[int]) -> tuple[np.ndarray, np.nda
     return np.array([v.mean() for v in values]), np.array([v.std() for v in values])
 
 
+def bimodal_fraction(counts, edges) -> float:
+    """Share of the synapses with p below 0.1 or above 0.9, from histogram counts (the bins must
+    have edges at 0.1 and 0.9, as the table's do)."""
+    counts, edges = np.asarray(counts, dtype=float), np.asarray(edges, dtype=float)
+    outer = (edges[1:] <= 0.1 + 1e-9) | (edges[:-1] >= 0.9 - 1e-9)
+    return float(counts[outer].sum() / counts.sum())
+
+
 def reads_figure(table: dict):
     """Accuracy against N: dw and mean field with N reads (mean +- sd over seeds), the circuit's
     mean accuracy where co-simulated (+- sd over repeats), both baselines as horizontal lines."""
@@ -96,6 +104,55 @@ def plot_reads(table: dict, out_dir: str) -> list[str]:
             save(p_figure(table), os.path.join(out_dir, "dw_p_hist.png"))]
 
 
+_SETTINGS = ("data", "epochs", "lr", "pairs", "gain", "init_p", "passes", "test_size",
+             "train_limit", "p_edges")
+
+
+def merge_tables(tables: list[dict]) -> dict:
+    """One table from runs of the same set-up over other seeds or other N (e.g. seeds 1-4 run
+    after seed 0). A baseline measured twice for a seed must agree (training is seeded); an
+    (N, seed) pair measured twice is refused, since p counts are pooled over seeds."""
+    if not tables:
+        raise ValueError("merge_tables: no tables")
+    first = tables[0]
+    for t in tables[1:]:
+        for key in _SETTINGS:
+            if t.get(key) != first.get(key):
+                raise ValueError(f"dw result tables differ in {key!r}: {first.get(key)!r} vs "
+                                 f"{t.get(key)!r}")
+    base: dict[str, dict] = {"perceptron": {}, "meanfield_deterministic": {}}
+    per_n: dict[str, dict] = {"dw": {}, "meanfield_reads": {}}
+    hist: dict[str, np.ndarray] = {}
+    for t in tables:
+        for key, got in base.items():
+            for seed, v in zip(t["seeds"], t[key]):
+                if seed in got and abs(got[seed] - v) > 1e-9:
+                    raise ValueError(f"dw result tables: seed {seed} {key} is {got[seed]} in one "
+                                     f"and {v} in another")
+                got[seed] = v
+        for n in map(str, t["reads"]):
+            for key, got in per_n.items():
+                for seed, v in zip(t["seeds"], t[key][n]):
+                    if seed in got.setdefault(n, {}):
+                        raise ValueError(f"dw result tables: N = {n}, seed {seed} measured twice")
+                    got[n][seed] = v
+            hist[n] = hist.get(n, 0) + np.asarray(t["p_hist"][n])
+    seeds = sorted(set().union(*(t["seeds"] for t in tables)))
+    reads = sorted({int(n) for n in hist})
+    merged = {key: first.get(key) for key in _SETTINGS}
+    merged.update({
+        "reads": reads, "seeds": seeds, "merged_from": len(tables),
+        "partial": any(t.get("partial") for t in tables)
+        or any(len(per_n["dw"][str(n)]) < len(seeds) for n in reads),
+        **{key: [got[s] for s in seeds if s in got] for key, got in base.items()},
+        **{key: {str(n): [got[str(n)][s] for s in seeds if s in got[str(n)]] for n in reads}
+           for key, got in per_n.items()},
+        "p_hist": {str(n): hist[str(n)].tolist() for n in reads},
+        "bimodal": {str(n): bimodal_fraction(hist[str(n)], first["p_edges"]) for n in reads},
+        "circuit": {k: v for t in tables for k, v in (t.get("circuit") or {}).items()}})
+    return merged
+
+
 def circuit_points(reports: list[dict]) -> dict:
     """``table["circuit"]`` from ``spicegen cosim`` report.json contents of dw graphs: per N, the
     circuit's mean accuracy over repeats (several reports at one N: the runs pooled)."""
@@ -109,4 +166,5 @@ def circuit_points(reports: list[dict]) -> dict:
                      else 0.0, "runs": len(v)} for n, v in sorted(runs.items())}
 
 
-__all__ = ["P_BINS", "p_histogram", "reads_figure", "p_figure", "plot_reads", "circuit_points"]
+__all__ = ["P_BINS", "p_histogram", "reads_figure", "p_figure", "plot_reads", "circuit_points",
+           "merge_tables", "bimodal_fraction"]

@@ -19,7 +19,7 @@ def _table() -> dict:
     rng = np.random.default_rng(3)
     counts = {str(n): dw_plots.p_histogram(rng.beta(a, a, size=200))[0]
               for n, a in ((1, 0.2), (8, 2.0))}
-    return {"data": "tiny", "reads": [1, 8], "perceptron": [0.90, 0.92],
+    return {"data": "tiny", "epochs": 3, "reads": [1, 8], "perceptron": [0.90, 0.92],
             "meanfield_deterministic": [0.86, 0.88],
             "dw": {"1": [0.70, 0.74], "8": [0.85]},          # ragged: a partial table
             "meanfield_reads": {"1": [0.60, 0.62], "8": [0.84, 0.86]},
@@ -100,3 +100,39 @@ def test_benchmark_replot_from_saved_table(tmp_path):
     assert out.returncode == 0, out.stderr
     assert sorted(os.listdir(tmp_path / "figs")) == ["dw_p_hist.png", "dw_reads.png"]
     assert "dw_reads.png" in out.stdout
+
+
+def _run(seeds, reads, base=0.0):
+    """A table of one run over ``seeds`` and ``reads`` with values that name their seed and N."""
+    t = _table()
+    t.pop("circuit")
+    t.update(seeds=seeds, reads=reads, perceptron=[0.9 + s / 100 for s in seeds],
+             meanfield_deterministic=[0.8 + s / 100 for s in seeds],
+             dw={str(n): [base + n / 100 + s / 1000 for s in seeds] for n in reads},
+             meanfield_reads={str(n): [0.5 + s / 1000 for s in seeds] for n in reads},
+             p_hist={str(n): [1] * 20 for n in reads})
+    return t
+
+
+def test_merge_tables_pools_seeds_and_reads():
+    merged = dw_plots.merge_tables([_run([0], [1, 8]), _run([1, 2], [1]), _run([1, 2], [8])])
+    assert merged["seeds"] == [0, 1, 2] and merged["reads"] == [1, 8]
+    assert merged["perceptron"] == pytest.approx([0.90, 0.91, 0.92])    # seeds 1, 2 once each
+    assert merged["dw"]["8"] == pytest.approx([0.080, 0.081, 0.082])
+    assert merged["p_hist"]["1"] == [2] * 20 and not merged["partial"]   # two runs at N = 1
+    assert merged["bimodal"]["1"] == pytest.approx(0.2)                  # 4 of 20 equal bins
+    partial = dw_plots.merge_tables([_run([0], [1, 8]), _run([1], [1])])
+    assert partial["partial"] and partial["dw"]["8"] == pytest.approx([0.080])
+
+
+def test_merge_tables_refuses_conflicts():
+    with pytest.raises(ValueError, match="N = 1, seed 0 measured twice"):
+        dw_plots.merge_tables([_run([0], [1]), _run([0], [1])])
+    with pytest.raises(ValueError, match="seed 0 perceptron is"):
+        other = _run([0], [8])
+        other["perceptron"] = [0.5]
+        dw_plots.merge_tables([_run([0], [1]), other])
+    with pytest.raises(ValueError, match="differ in 'epochs'"):
+        other = _run([1], [1])
+        other["epochs"] = 7
+        dw_plots.merge_tables([_run([0], [1]), other])
