@@ -126,10 +126,12 @@ def test_cosimulate_warns_where_the_envelope_design_rules_fail():
     import warnings
 
     from spintronic.networks.checkpoints import make_model
+    from spintronic.training.rf_network import RFNetworkConfig
     rng = np.random.default_rng(0)
     got = {}
-    for sizes in ((64, 4, 10), (4, 3, 2)):     # 64 channels on the default band; 4 channels
-        g = spicegen.to_graph(make_model("rf", sizes))
+    crowded = RFNetworkConfig(f_max=4e7)        # 64 channels 1.1 linewidths apart
+    for sizes in ((64, 4, 10), (4, 3, 2)):     # 4 channels on the default band: far apart
+        g = spicegen.to_graph(make_model("rf", sizes, 0, crowded if sizes[0] == 64 else None))
         X, y = rng.random((2, sizes[0])), np.zeros(2, dtype=int)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
