@@ -31,7 +31,6 @@ are refused too: their weights are read from a state dict only (see ``torch_pick
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import math
 import os
@@ -39,6 +38,7 @@ import os
 import numpy as np
 import torch
 
+from spintronic.graph.files import file_sha256
 from spintronic.models import ResonatorParams, STNOParams
 from spintronic.training import checkpoint
 from spintronic.training.rf_network import RFNetwork, RFNetworkConfig
@@ -346,14 +346,6 @@ def build_model(sizes: tuple[int, ...], t: dict, their: TheirConfig, path: str
 
 # ------------------------------------------------------------------ the whole import
 
-def _sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def import_spinmlp(state_path: str, config_path: str) -> tuple[RFNetwork, dict]:
     """Their spinMLP as this toolkit's rf network, and the checkpoint metadata recording it."""
     cfg = read_config(config_path)
@@ -362,8 +354,8 @@ def import_spinmlp(state_path: str, config_path: str) -> tuple[RFNetwork, dict]:
     net, mapping = build_model(sizes, tensors, their, state_path)
     imported = {
         "from": "rf_spintronic_nn spinMLP (github.com/neurophysics-cnrsthales/rf_spintronic_nn)",
-        "state_dict": {"file": os.path.basename(state_path), "sha256": _sha256(state_path)},
-        "config": {"file": os.path.basename(config_path), "sha256": _sha256(config_path)},
+        "state_dict": {"file": os.path.basename(state_path), "sha256": file_sha256(state_path)},
+        "config": {"file": os.path.basename(config_path), "sha256": file_sha256(config_path)},
         "their_config": json.loads(json.dumps(cfg, default=str)),
         "mapping": mapping,
     }

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime
 import functools
-import hashlib
 import os
 import platform
 import subprocess
@@ -22,14 +21,11 @@ DISTRIBUTION = "spintronic-spice"
 
 def file_sha256(path: str) -> str | None:
     """sha256 of a file's bytes, or None when it cannot be read."""
-    digest = hashlib.sha256()
+    from spintronic.graph.files import file_sha256 as sha256
     try:
-        with open(path, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
+        return sha256(path)
     except OSError:
         return None
-    return digest.hexdigest()
 
 
 @functools.lru_cache(maxsize=1)

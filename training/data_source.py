@@ -17,6 +17,8 @@ from __future__ import annotations
 import hashlib
 import os
 
+from spintronic.graph.files import file_sha256
+
 #: IDX files of an MNIST folder whose digest is recorded (the four :func:`datasets.load_mnist` reads)
 IDX_STEMS = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
              "t10k-labels-idx1-ubyte")
@@ -34,18 +36,10 @@ def resolve(spec: str) -> str:
 def file_digest(paths: list[str]) -> str:
     """sha256 over the files' bytes, in order (one file: its plain sha256)."""
     if len(paths) == 1:
-        return _sha256_file(paths[0])
+        return file_sha256(paths[0])
     digest = hashlib.sha256()
     for path in paths:
-        digest.update(f"{os.path.basename(path)}:{_sha256_file(path)}\n".encode())
-    return digest.hexdigest()
-
-
-def _sha256_file(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
+        digest.update(f"{os.path.basename(path)}:{file_sha256(path)}\n".encode())
     return digest.hexdigest()
 
 
