@@ -102,4 +102,20 @@ def record(*, started: float, graph: str | None = None, data_source: dict | None
     return out
 
 
-__all__ = ["DISTRIBUTION", "file_sha256", "toolkit_version", "versions", "record"]
+def command_settings(args) -> dict:
+    """A command's options as it ran, for a report: every plain value of the namespace."""
+    def plain(v) -> bool:
+        return v is None or isinstance(v, (str, int, float, bool)) or (
+            isinstance(v, (list, tuple)) and all(isinstance(x, (str, int, float)) for x in v))
+    return {k: v for k, v in sorted(vars(args).items()) if k != "argv" and plain(v)}
+
+
+def for_command(args, *, started: float, settings: dict | None = None, **more) -> dict:
+    """:func:`record` for a ``spicegen`` command: its options (plus ``settings``) and its
+    command line as given (``args.argv``), with ``more`` (graph, data_source, backend)."""
+    return record(started=started, settings={**command_settings(args), **(settings or {})},
+                  argv=getattr(args, "argv", None), **more)
+
+
+__all__ = ["DISTRIBUTION", "file_sha256", "toolkit_version", "versions", "record",
+           "command_settings", "for_command"]

@@ -33,6 +33,22 @@ def resolve(spec: str) -> str:
     return os.path.abspath(spec)
 
 
+def find_recorded(spec: str, base: str | None) -> str:
+    """A recorded spec made absolute where its file or folder is found, from here or else beside
+    ``base`` (the folder of the checkpoint or graph that recorded it: specs recorded before they
+    were resolved are relative to where training ran); unchanged when found nowhere."""
+    if spec == "digits":
+        return spec
+    mnist = spec.startswith("mnist:")
+    path = spec[len("mnist:"):] if mnist else spec
+    if os.path.isabs(path):
+        return spec
+    for where in (path, os.path.join(base, path) if base else None):
+        if where and os.path.exists(where):
+            return ("mnist:" if mnist else "") + os.path.abspath(where)
+    return spec
+
+
 def file_digest(paths: list[str]) -> str:
     """sha256 over the files' bytes, in order (one file: its plain sha256)."""
     if len(paths) == 1:
@@ -88,4 +104,4 @@ def differs(a: dict, b: dict) -> list[str]:
             and not (k == "spec" and same_bytes)]
 
 
-__all__ = ["resolve", "file_digest", "array_digest", "changed", "describe", "differs"]
+__all__ = ["resolve", "find_recorded", "file_digest", "array_digest", "changed", "describe", "differs"]

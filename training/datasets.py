@@ -340,13 +340,7 @@ def load_source(source, base: str | None = None) -> Dataset:
                     or (key == "seed" and not 0 <= value < 2 ** 32):
                 raise DatasetError(f"data source {key} {value!r:.60} is not valid")
             kwargs[key] = value
-    spec = source["spec"]
-    if base is not None and spec != "digits":
-        path = spec[len("mnist:"):] if spec.startswith("mnist:") else spec
-        moved = os.path.join(base, path)
-        if not os.path.isabs(path) and not os.path.exists(path) and os.path.exists(moved):
-            spec = ("mnist:" if spec.startswith("mnist:") else "") + moved
-    data = load(spec, **kwargs)
+    data = load(data_source.find_recorded(source["spec"], base), **kwargs)
     warning = data_source.changed(source, data.source)
     if warning:
         import warnings

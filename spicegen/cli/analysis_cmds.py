@@ -52,15 +52,13 @@ def _twins_report(args: argparse.Namespace, results, out: str, started: float) -
     from spintronic.graph.files import atomic_json
 
     from .. import provenance
-    from .data_choice import command_settings
 
     checks = [{"twin": r.twin or r.device, "device": c.device, "check": c.name,
                "error": float(c.error), "tolerance": float(c.tolerance), "unit": c.unit,
                "passed": bool(c.passed)} for r in results for c in r.checks]
     path = os.path.join(out, "report.json")
-    atomic_json(path, {"checks": checks, "provenance": provenance.record(
-        started=started, backend=args.backend, settings=command_settings(args),
-        argv=getattr(args, "argv", None))})
+    atomic_json(path, {"checks": checks, "provenance": provenance.for_command(
+        args, started=started, backend=args.backend)})
     print(f"wrote {path}")
 
 
@@ -72,7 +70,7 @@ def cmd_sneak(args: argparse.Namespace) -> int:
     from .. import provenance
     from ..crossbar import CrossbarConfig
     from ..sneak import inspect_layer, write_plots
-    from .data_choice import command_settings, graph_data
+    from .data_choice import graph_data
 
     started = time.time()
     cfg = CrossbarConfig(on_off=args.on_off, r_wire=args.r_wire, sensing=args.sensing,
@@ -90,9 +88,9 @@ def cmd_sneak(args: argparse.Namespace) -> int:
     with output_folder(args.out) as out:
         paths = write_plots(rep, out)
         report = os.path.join(out, "report.json")
-        atomic_json(report, {**rep.to_dict(), "provenance": provenance.record(
-            started=started, graph=args.graph, data_source=data.source, backend="subprocess",
-            settings=command_settings(args), argv=getattr(args, "argv", None))})
+        atomic_json(report, {**rep.to_dict(), "provenance": provenance.for_command(
+            args, started=started, graph=args.graph, data_source=data.source,
+            backend="subprocess")})
         for path in paths + [report]:
             print(f"wrote {path}")
     return 0
@@ -145,7 +143,6 @@ def cmd_crosstalk(args: argparse.Namespace) -> int:
 
     from .. import crosstalk as xt
     from .. import provenance
-    from .data_choice import command_settings
 
     started = time.time()
     setup = _crosstalk_setup(args)
@@ -169,9 +166,8 @@ def cmd_crosstalk(args: argparse.Namespace) -> int:
             print(guide.report())
             paths.append(guide.plot(os.path.join(out, "guideline.png"),
                                     bounds=(args.guideline,)))
-        report["provenance"] = provenance.record(
-            started=started, graph=args.graph, backend="subprocess",
-            settings=command_settings(args), argv=getattr(args, "argv", None))
+        report["provenance"] = provenance.for_command(args, started=started, graph=args.graph,
+                                                      backend="subprocess")
         paths.append(os.path.join(out, "report.json"))
         atomic_json(paths[-1], report)
         for path in paths:

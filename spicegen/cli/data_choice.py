@@ -73,14 +73,9 @@ def recorded_source(meta: dict, checkpoint: str) -> dict | None:
     source = meta.get("data_source")
     if not isinstance(source, dict) or not isinstance(source.get("spec"), str):
         return legacy_source(meta, base)
-    spec = source["spec"]
-    mnist = spec.startswith("mnist:")
-    path = spec[len("mnist:"):] if mnist else spec
-    if spec != "digits" and not os.path.isabs(path):
-        for where in (path, os.path.join(base, path)):
-            if os.path.exists(where):
-                return {**source, "spec": ("mnist:" if mnist else "") + os.path.abspath(where)}
-    return source
+    from spintronic.training.data_source import find_recorded
+
+    return {**source, "spec": find_recorded(source["spec"], base)}
 
 
 def graph_data(args, g):
@@ -91,12 +86,4 @@ def graph_data(args, g):
                        os.path.dirname(os.path.abspath(args.graph)))
 
 
-def command_settings(args) -> dict:
-    """A command's options as it ran, for a report: every plain value of the namespace."""
-    def plain(v) -> bool:
-        return v is None or isinstance(v, (str, int, float, bool)) or (
-            isinstance(v, (list, tuple)) and all(isinstance(x, (str, int, float)) for x in v))
-    return {k: v for k, v in sorted(vars(args).items()) if k != "argv" and plain(v)}
-
-
-__all__ = ["choose_data", "legacy_source", "recorded_source", "graph_data", "command_settings"]
+__all__ = ["choose_data", "legacy_source", "recorded_source", "graph_data"]

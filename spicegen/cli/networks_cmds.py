@@ -13,7 +13,7 @@ from spintronic.graph import schema
 from spintronic.graph.files import atomic_json, output_folder
 
 from .. import provenance
-from .data_choice import choose_data, command_settings, graph_data, recorded_source
+from .data_choice import choose_data, graph_data, recorded_source
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -177,10 +177,9 @@ def cmd_cosim(args: argparse.Namespace) -> int:
         rep = result.report()
         print(format_report(rep))
         paths = plot_cosim(result, out)
-        rep["provenance"] = provenance.record(
-            started=started, graph=args.graph, data_source=data.source, backend=opts.backend,
-            settings={**command_settings(args), "samples": int(len(y))},
-            argv=getattr(args, "argv", None))
+        rep["provenance"] = provenance.for_command(
+            args, started=started, graph=args.graph, data_source=data.source,
+            backend=opts.backend, settings={"samples": int(len(y))})
         rep["design_rules"] = rules.to_dict()
         report = os.path.join(out, "report.json")
         atomic_json(report, rep)
