@@ -109,6 +109,17 @@ class NetworkKind:
         from spicegen.design_rules import resonator_lines
         return resonator_lines(g)
 
+    def crosstalk_line(self, g: nx.DiGraph, layer: int, inputs=None, chains=None) -> dict:
+        """What ``spicegen crosstalk --graph`` simulates of ``layer``: picked sources (default the
+        first 4) at full scale and picked chains (default the first 4) of its one line, as the
+        fields of a ``crosstalk.CrosstalkSetup`` (default: the line ``L<layer>.line``; kinds
+        whose layers hold several lines override it)."""
+        from spicegen.design_rules import line_crosstalk
+        if f"L{layer}.line" not in g:
+            raise ValueError(f"a {self.name} graph has no resonator line at layer {layer}: "
+                             f"crosstalk needs resonator chains")
+        return line_crosstalk(g, f"L{layer}.line", inputs, chains)
+
     def design_rules(self, g: nx.DiGraph, lp_ratio: float | None = None,
                      graph_path: str | None = None):
         """Per-layer design rules of the graph (``spicegen.design_rules.check``) on this kind's

@@ -99,8 +99,6 @@ def cmd_sneak(args: argparse.Namespace) -> int:
 def _crosstalk_setup(args: argparse.Namespace):
     from spintronic.models import ResonatorParams
 
-    from spintronic.graph import schema
-
     from .. import crosstalk as xt
 
     if not args.graph:
@@ -108,31 +106,12 @@ def _crosstalk_setup(args: argparse.Namespace):
                                        offset=args.offset, power=args.power,
                                        prm=ResonatorParams(alpha=args.alpha),
                                        lp_ratio=args.lp_ratio)
-    from ..compiler import source_frequency, source_power
     g, kind = load_graph(args.graph)
     _layer(g, args.layer)
-    if g.graph.get("network") != "rf":
-        # a kind with resonator lines of its own says which sources and chains share a line
-        pick = getattr(kind, "crosstalk_line", None)
-        if pick is None:
-            raise ValueError("crosstalk needs an RF graph (resonator chains)")
-        c = pick(g, args.layer, args.inputs, args.chain_index)
-        return xt.CrosstalkSetup(c["freqs"], c["powers"], c["chains"], c["orientations"],
-                                 prm=c["prm"], lp_ratio=args.lp_ratio)
-    srcs = schema.sources(g, args.layer)
-    chains = schema.chains(g, args.layer)
-    inputs = args.inputs or list(range(min(4, len(srcs))))
-    picked = args.chain_index or list(range(min(4, len(chains))))
-    if max(inputs) >= len(srcs) or max(picked) >= len(chains) or min(inputs + picked) < 0:
-        raise ValueError(f"layer {args.layer} has {len(srcs)} inputs and {len(chains)} chains")
-    freqs, powers = [], []
-    for i in inputs:
-        freqs.append(source_frequency(g, srcs[i]))
-        powers.append(source_power(g, srcs[i]))   # full scale, attenuation included
-    res = [[g.nodes[r] for r in chains[j][1]] for j in picked]
-    return xt.CrosstalkSetup(freqs, powers, [[a["f_r"] for a in c] for c in res],
-                             [[a["orientation"] for a in c] for c in res],
-                             prm=schema.resonator_params(res[0][0]), lp_ratio=args.lp_ratio)
+    # the kind says which sources and chains share a line (rfcnn: one line per patch)
+    c = kind.crosstalk_line(g, args.layer, args.inputs, args.chain_index)
+    return xt.CrosstalkSetup(c["freqs"], c["powers"], c["chains"], c["orientations"],
+                             prm=c["prm"], lp_ratio=args.lp_ratio)
 
 
 def cmd_crosstalk(args: argparse.Namespace) -> int:
