@@ -39,6 +39,23 @@ class CosimOptions:
     extra: dict = dataclasses.field(default_factory=dict)
 
 
+@dataclasses.dataclass
+class SneakOptions:
+    """``spicegen sneak`` settings: the crossbar around the layer and how it is inspected. on_off
+    None: 2.5 for an RF layer, the devices' own G_P / G_AP where the graph holds devices (dw);
+    limit None: the kind's default; seed: the draws of a stochastic kind's device states."""
+    layer: int = 1
+    on_off: float | None = None
+    r_wire: float = 1.0
+    sensing: str = "tia"
+    access: bool = False
+    single_ended: bool = False
+    solver: str = "spice"
+    timeout: float = 120.0
+    limit: int | None = None
+    seed: int = 0
+
+
 class NetworkKind:
     """Base of a network kind. Subclasses set the class attributes and override the methods their
     kind supports; the defaults refuse with a message naming the kind."""
@@ -119,6 +136,27 @@ class NetworkKind:
             raise ValueError(f"a {self.name} graph has no resonator line at layer {layer}: "
                              f"crosstalk needs resonator chains")
         return line_crosstalk(g, f"L{layer}.line", inputs, chains)
+
+    def sneak(self, g: nx.DiGraph, X: np.ndarray, y: np.ndarray, opts: SneakOptions):
+        """``spicegen sneak``: the layer on a DW-MTJ crossbar, as a report with ``text()``,
+        ``to_dict()`` and ``write_plots(out)``. Default: an RF graph's layer beside its chains
+        (``spicegen.sneak.inspect_layer``); any other graph is refused, naming the networks whose
+        kinds override this."""
+        from spicegen.crossbar import CrossbarConfig
+        from spicegen.sneak import inspect_layer
+
+        if g.graph.get("network") != "rf":
+            from . import NETWORKS
+            able = sorted({"rf"} | {k.graph_network for k in NETWORKS.values()
+                                    if type(k).sneak is not NetworkKind.sneak})
+            raise KindError(f"sneak-path inspection takes a graph of network {' or '.join(able)}; "
+                            f"this is a {g.graph.get('network')!r} graph")
+        cfg = CrossbarConfig(on_off=2.5 if opts.on_off is None else opts.on_off,
+                             r_wire=opts.r_wire, sensing=opts.sensing, access=opts.access,
+                             differential=not opts.single_ended)
+        if opts.limit:
+            X, y = X[:opts.limit], y[:opts.limit]
+        return inspect_layer(g, X, y, opts.layer, cfg, solver=opts.solver, timeout=opts.timeout)
 
     def design_rules(self, g: nx.DiGraph, lp_ratio: float | None = None,
                      graph_path: str | None = None):

@@ -436,6 +436,20 @@ class DWKind(_DWKinds):
                         scheduler=opts.scheduler, timeout=opts.timeout, crossbar=xbar)
 
 
+    def sneak(self, g, X, y, opts):
+        """The read-out as a DW-MTJ crossbar in drawn switch states (``spicegen.dw_sneak``)."""
+        from spicegen.crossbar import CrossbarConfig
+        from spicegen.dw_netlist import read_graph
+        from spicegen.dw_sneak import DEFAULT_LIMIT, inspect_dw
+        if opts.layer != 1:
+            raise ValueError(f"a dw network has one layer: --layer must be 1, got {opts.layer}")
+        limit = opts.limit or DEFAULT_LIMIT
+        cfg = CrossbarConfig(r_wire=opts.r_wire, sensing=opts.sensing, access=opts.access)
+        return inspect_dw(read_graph(g), X[:limit], y[:limit], cfg, solver=opts.solver,
+                          seed=opts.seed, on_off=opts.on_off, timeout=opts.timeout,
+                          single_ended=opts.single_ended)
+
+
 class DWMeanFieldKind(_DWKinds):
     name = "dw_meanfield"
     description = ("baseline of dw: the same DW drives trained on the expected input "

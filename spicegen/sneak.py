@@ -93,6 +93,10 @@ class SneakReport:
                       for v, e, acc in zip(values, errors, accs)]
         return "\n".join(lines)
 
+    def write_plots(self, out: str) -> list[str]:
+        """The figures (:func:`write_plots`)."""
+        return write_plots(self, out)
+
     def to_dict(self) -> dict:
         """The figures of :meth:`text`, for report.json."""
         return {"layer": self.layer, "shape": list(self.shape), "solver": self.solver,

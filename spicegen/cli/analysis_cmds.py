@@ -66,27 +66,25 @@ def cmd_sneak(args: argparse.Namespace) -> int:
     import os
 
     from spintronic.graph.files import atomic_json
+    from spintronic.networks.base import SneakOptions
 
     from .. import provenance
-    from ..crossbar import CrossbarConfig
-    from ..sneak import inspect_layer, write_plots
     from .data_choice import graph_data
 
     started = time.time()
-    cfg = CrossbarConfig(on_off=args.on_off, r_wire=args.r_wire, sensing=args.sensing,
-                         access=args.access, differential=not args.single_ended)
-    g, _ = load_graph(args.graph)
+    g, kind = load_graph(args.graph)
     layer = _layer(g, args.layer)
     data = graph_data(args, g)
-    X, y = data.X_test, data.y_test
-    if args.limit:
-        X, y = X[: args.limit], y[: args.limit]
-    solver = getattr(args, "solver", "spice")
-    rep = inspect_layer(g, X, y, layer, cfg, solver=solver,
-                        timeout=getattr(args, "timeout", 120.0))
+    # the kind inspects its own layer: rf beside its chains, dw in its drawn switch states
+    opts = SneakOptions(layer=layer, on_off=args.on_off, r_wire=args.r_wire, sensing=args.sensing,
+                        access=args.access, single_ended=args.single_ended,
+                        solver=getattr(args, "solver", "spice"),
+                        timeout=getattr(args, "timeout", 120.0), limit=args.limit,
+                        seed=getattr(args, "seed", 0))
+    rep = kind.sneak(g, data.X_test, data.y_test, opts)
     print(rep.text())
     with output_folder(args.out) as out:
-        paths = write_plots(rep, out)
+        paths = rep.write_plots(out)
         report = os.path.join(out, "report.json")
         atomic_json(report, {**rep.to_dict(), "provenance": provenance.for_command(
             args, started=started, graph=args.graph, data_source=data.source,

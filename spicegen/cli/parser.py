@@ -212,23 +212,29 @@ def _crosstalk(sub) -> None:
 
 def _sneak(sub) -> None:
     sn = sub.add_parser("sneak", formatter_class=_Formatter,
-                        help="one trained RF layer as a DW-MTJ crossbar: sneak paths, IR drop, "
-                             "MAC error and accuracy beside the resonator chains")
-    sn.add_argument("--graph", default="out/rf.graph.json", help="a trained RF graph")
+                        help="one trained layer as a DW-MTJ crossbar: sneak paths, IR drop, "
+                             "MAC error and accuracy beside the resonator chains (rf) or ideal "
+                             "current summing in drawn switch states (dw)")
+    sn.add_argument("--graph", default="out/rf.graph.json", help="a trained RF or dw graph")
     sn.add_argument("--data", help="the data set the graph was trained on (default: the one the "
                     "graph records, with its pooling; without one, this option is needed)")
     sn.add_argument("--layer", type=positive_int, default=1, help="layer mapped to the crossbar")
-    sn.add_argument("--on-off", type=ranged(float, 1.0, 1e6, low_open=True), default=2.5,
-                    help="ON/OFF ratio G_P / G_AP (> 1)")
+    sn.add_argument("--on-off", type=ranged(float, 1.0, 1e6, low_open=True),
+                    help="ON/OFF ratio G_P / G_AP (> 1; default 2.5 for an rf graph, the "
+                         "devices' own for a dw graph, where G_P is kept and G_AP = G_P / ratio)")
     sn.add_argument("--r-wire", type=ranged(float, 0.0, 1e6), default=1.0,
                     help="wire resistance per cell (Ohm)")
     sn.add_argument("--sensing", choices=["tia", "resistor"], default="tia",
                     help="column read-out: virtual-ground TIA or a sense resistor")
     sn.add_argument("--access", action="store_true", help="access transistor in every cell")
     sn.add_argument("--single-ended", action="store_true",
-                    help="one device per weight and a reference column, not G+/G- pairs")
+                    help="one device per weight and a reference column, not G+/G- pairs "
+                         "(rf; a dw graph's own pairs attribute decides, a pairs graph refuses it)")
     sn.add_argument("--limit", type=positive_int,
-                    help="only the first N test samples (default: all)")
+                    help="only the first N test samples (default: all for rf, 200 for dw: "
+                         "every dw sample is N reads, one factorisation each per arrangement)")
+    sn.add_argument("--seed", type=nonneg_int, default=0,
+                    help="seed of the numpy generator drawing a dw graph's switch states")
     sn.add_argument("--solver", choices=["spice", "nodal"], default="spice",
                     help="the single-sample solve: ngspice (.op), or sparse nodal analysis "
                          "(scipy; the same circuit, seconds for a 196 x 128 layer that ngspice "

@@ -1,0 +1,368 @@
+"""``spicegen sneak`` on a dw graph: its read-out as a DW-MTJ crossbar, in the devices' real states.
+
+A dw synapse is binary: at every read it sits at G_P (its wall passed, with probability p(w) of its
+trained drive) or at G_AP. So the crossbar is analysed in drawn states, not in mean conductances:
+for every sample and each of its N reads the states are drawn with a seeded numpy Generator from
+the graph's p, every cell is G_AP + (G_P - G_AP) s (the graph's DomainWallParams), the rows are
+driven at V_read x_i (x binarised as :func:`spicegen.dw_netlist.binarise`) and the columns are
+those of :func:`spicegen.dw_netlist._crossbar`: pairs on device columns 2j (+) and 2j + 1 (-), or
+one device per synapse on column j and a reference column of G_AP at n_out. A read's output is
+the count (I_j - I_ref) / (V_read (G_P - G_AP)); ideal per-neuron current summing gives exactly
+sum_i x_i s_ij, so both read-outs see the same draws and their difference is the arrangement's
+alone. Logits as the circuit reads them: gain x (mean count over the N reads) + bias.
+
+Every read has its own conductances, so every read is one factorisation: :class:`ReadSolver`
+builds the circuit (``spicegen.crossbar.topology``), its fill-reducing ordering and its sparsity
+pattern once per arrangement; a read only assembles values and factorises. Sample 0's read 0 is
+also solved by ``spicegen.crossbar`` itself (ngspice or its nodal analysis) for the current map.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+from . import crossbar
+from .crossbar.topology import _build_circuit
+from .dw_netlist import DWLayer, binarise, binarise_note
+from .errors import SpiceError
+
+SOLVERS = ("spice", "nodal")
+ON_OFF_SWEEP = (1.5, 2.5, 5.0, 10.0, 100.0)
+R_WIRE_SWEEP = (0.0, 0.1, 0.3, 1.0, 3.0)
+#: test samples inspected when --limit is not given: every sample is N factorisations per
+#: arrangement (about 10 per sweep), measured 2 ms each for the 64 x 11 digits array
+DEFAULT_LIMIT = 200
+_LU = {"SymmetricMode": True, "DiagPivotThresh": 0.0}   # SPD nodal matrix: diagonal pivots
+
+
+# ------------------------------------------------------------------------ the arrangement
+
+def arrangement(layer: DWLayer, cfg: crossbar.CrossbarConfig,
+                on_off: float | None = None) -> crossbar.CrossbarConfig:
+    """cfg's circuit (wires, sensing, access) around the graph's devices: G_P and v_read of the
+    graph; G_AP the graph's, or G_P / on_off when given; pairs as the graph has them."""
+    ratio = layer.prm.G_P / layer.prm.G_AP if on_off is None else float(on_off)
+    return dataclasses.replace(cfg, g_p=layer.prm.G_P, on_off=ratio, v_read=layer.v_read,
+                               differential=layer.pairs, rows=None, cols=None)
+
+
+def conductances(layer: DWLayer, states: np.ndarray, cfg: crossbar.CrossbarConfig) -> np.ndarray:
+    """Cells (n_in, device columns) of switch states (S, n_out, n_in) in cfg's device range."""
+    g_ap, dg = cfg.g_ap, cfg.g_p - cfg.g_ap
+    cells = g_ap + dg * np.asarray(states, dtype=np.float64)
+    if layer.pairs:                         # + on 2j, - on 2j + 1, as the crossbar's pairs
+        return np.stack([cells[0].T, cells[1].T], axis=2).reshape(layer.shape[1], -1)
+    return np.concatenate([cells[0].T, np.full((layer.shape[1], 1), g_ap)], axis=1)
+
+
+def combine(layer: DWLayer) -> np.ndarray:
+    """(n_out, device columns): each output is its column less its reference."""
+    n_out = layer.shape[0]
+    if layer.pairs:
+        return np.kron(np.eye(n_out), [1.0, -1.0])
+    return np.concatenate([np.eye(n_out), -np.ones((n_out, 1))], axis=1)
+
+
+def conductance_map(layer: DWLayer, G: np.ndarray, cfg: crossbar.CrossbarConfig
+                    ) -> crossbar.ConductanceMap:
+    """The crossbar of cells G whose outputs are counts: (I_j - I_ref) / (V_read (G_P - G_AP))."""
+    cmap = crossbar.ConductanceMap.from_conductances(G, cfg)
+    return dataclasses.replace(cmap, combine=combine(layer), n_out=layer.shape[0],
+                               w_per_siemens=1.0 / (cfg.g_p - cfg.g_ap))
+
+
+def draw_states(layer: DWLayer, samples: int, seed: int = 0) -> np.ndarray:
+    """Switch states (samples, N, S, n_out, n_in), bool: s = 1 with probability p(w)."""
+    p = layer.probabilities()
+    rng = np.random.default_rng(seed)
+    return rng.random((samples, layer.reads) + p.shape) < p
+
+
+def ideal_counts(layer: DWLayer, x: np.ndarray, states: np.ndarray) -> np.ndarray:
+    """sum_i x_i (s+_ij - s-_ij) (or sum_i x_i s_ij), (samples, N, n_out): ideal summing."""
+    sign = np.array([1.0, -1.0])[:len(layer.w)]
+    return np.einsum("k,si,srkji->srj", sign, x, states.astype(np.float64), optimize=True)
+
+
+# ------------------------------------------------------------------------ one solve per read
+
+class ReadSolver:
+    """The crossbar of one arrangement, solved for any cells G by sparse nodal analysis.
+
+    The element list is ``spicegen.crossbar``'s (``_build_circuit``, every row driven, every
+    column sensed); its ordering (SuperLU's minimum degree on A + A^T) and the CSC pattern of the
+    free nodes' matrix are computed once, so a read assembles values with one ``bincount`` and
+    factorises in that order.
+    """
+
+    def __init__(self, rows: int, cols: int, cfg: crossbar.CrossbarConfig):
+        circ = _build_circuit(np.full((rows, cols), cfg.g_p), cfg, np.zeros(rows),
+                              np.ones(cols, bool), np.ones(rows, bool))
+        n, self.shape = len(circ.names), (rows, cols)
+        self.g = circ.g.copy()
+        self.device = circ.device.ravel()
+        a, b = circ.a, circ.b
+        row_of = np.full(n, -1)
+        row_of[circ.fixed_ids[1:1 + rows]] = np.arange(rows)   # drivers follow node 0
+        free = np.ones(n, bool)
+        free[circ.fixed_ids] = False
+        self.free = np.flatnonzero(free)
+        self.nf = len(self.free)
+        self.row_of = row_of
+        # every element into the free nodes' matrix: (row, col, element, sign)
+        idx = np.full(n, -1)
+        idx[self.free] = np.arange(self.nf)
+        both = free[a] & free[b]
+        e = np.arange(len(a))
+        r = np.concatenate([idx[a][free[a]], idx[b][free[b]], idx[a][both], idx[b][both]])
+        c = np.concatenate([idx[a][free[a]], idx[b][free[b]], idx[b][both], idx[a][both]])
+        el = np.concatenate([e[free[a]], e[free[b]], e[both], e[both]])
+        sign = np.concatenate([np.ones(free[a].sum() + free[b].sum()), -np.ones(2 * both.sum())])
+        # right-hand side: an element from a free node to a driven row
+        to_row = np.concatenate([free[a] & (row_of[b] >= 0), free[b] & (row_of[a] >= 0)])
+        ends = np.concatenate([np.stack([a, b]), np.stack([b, a])], axis=1)[:, to_row]
+        self.rhs = (idx[ends[0]], np.concatenate([e, e])[to_row], row_of[ends[1]])
+        # column currents: elements into each 0 V sense node
+        col_of = np.full(n, -1)
+        col_of[circ.sense] = np.arange(cols)
+        into = np.concatenate([col_of[b] >= 0, col_of[a] >= 0])
+        pairs = np.concatenate([np.stack([b, a]), np.stack([a, b])], axis=1)[:, into]
+        self.sense = (col_of[pairs[0]], np.concatenate([e, e])[into], pairs[1])
+        self.n = n
+        if self.nf:
+            # SuperLU's perm_c maps a node to its place in the factorisation order
+            inv = self._ordering(r, c, el, sign)
+            r, c = inv[r], inv[c]
+            keys, self.slot = np.unique(c * self.nf + r, return_inverse=True)
+            self.indices = (keys % self.nf).astype(np.int32)
+            self.indptr = np.concatenate([[0], np.cumsum(np.bincount(keys // self.nf,
+                                                                     minlength=self.nf))])
+            self.indptr = self.indptr.astype(np.int32)
+            self.inv = inv
+        self.entries = (el, sign)
+
+    def _ordering(self, r, c, el, sign) -> np.ndarray:
+        A = sp.csc_matrix((sign * self.g[el], (r, c)), shape=(self.nf, self.nf))
+        return spla.splu(A, permc_spec="MMD_AT_PLUS_A", options=_LU).perm_c
+
+    def column_currents(self, G: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """Current into each column's 0 V sense end (device columns,) for cells G and row
+        voltages v (rows,)."""
+        g = self.g.copy()
+        g[self.device] = G.ravel()
+        volts = np.zeros(self.n)
+        drivers = self.row_of >= 0
+        volts[drivers] = v[self.row_of[drivers]]
+        if self.nf:
+            el, sign = self.entries
+            data = np.bincount(self.slot, sign * g[el], minlength=len(self.indices))
+            A = sp.csc_matrix((data, self.indices, self.indptr), shape=(self.nf, self.nf))
+            at, rel, rows = self.rhs
+            rhs = np.bincount(self.inv[at], g[rel] * v[rows], minlength=self.nf)
+            lu = spla.splu(A, permc_spec="NATURAL", options=_LU)
+            volts[self.free] = lu.solve(rhs)[self.inv]
+        col, sel, other = self.sense
+        return np.bincount(col, g[sel] * volts[other], minlength=self.shape[1])
+
+
+def crossbar_counts(layer: DWLayer, x: np.ndarray, states: np.ndarray,
+                    cfg: crossbar.CrossbarConfig) -> np.ndarray:
+    """What the crossbar reads, in counts: (samples, N, n_out)."""
+    n, N = states.shape[:2]
+    solver = ReadSolver(layer.shape[1], (2 if layer.pairs else 1) * layer.shape[0]
+                        + (0 if layer.pairs else 1), cfg)
+    out = np.empty((n, N, layer.shape[0]))
+    mix = combine(layer) / (cfg.v_read * (cfg.g_p - cfg.g_ap))
+    for s in range(n):
+        v = cfg.v_read * x[s]
+        for k in range(N):
+            out[s, k] = mix @ solver.column_currents(conductances(layer, states[s, k], cfg), v)
+    return out
+
+
+# ------------------------------------------------------------------------ the report
+
+@dataclasses.dataclass
+class DWSneakReport:
+    """The dw read-out on the crossbar beside ideal summing, on the same drawn states.
+
+    "% FS" is of one full scale: the largest ideal column current above its reference over every
+    read of the samples inspected (``full_scale`` counts, ``full_scale_A`` amperes); MAC errors
+    are the worst |crossbar - ideal| over those reads.
+    """
+
+    layer: DWLayer
+    sample: crossbar.CrossbarResult         # sample 0, read 0, solved by ``solver``
+    accuracy: dict
+    mac_error: float
+    sweeps: dict[str, tuple[list, list, list]]
+    full_scale: float
+    n_samples: int
+    cfg: crossbar.CrossbarConfig
+    solver: str
+    seed: int
+    seconds: float                          # the headline arrangement's reads
+    reads_solved: int
+    switching: dict
+    note: str = ""
+
+    @property
+    def full_scale_A(self) -> float:
+        return self.full_scale * self.cfg.v_read * (self.cfg.g_p - self.cfg.g_ap)
+
+    @property
+    def sample_error_fs(self) -> float:
+        s = self.sample
+        return float(np.abs(s.output - s.ideal_output).max() / self.full_scale)
+
+    def current(self, name: str) -> float:
+        return self.cfg.on_off if name.startswith("ON") else self.cfg.r_wire
+
+    def text(self) -> str:
+        a, n, L = self.accuracy, self.n_samples, self.layer
+        cells = self.sample.cmap.G.size
+        ms = 1e3 * self.seconds / max(self.reads_solved, 1)
+        lines = [crossbar.report(self.sample), "(sample 0, read 0: W@x columns in counts, "
+                 "sum_i x_i s_ij above the reference)", "",
+                 f"dw layer ({L.shape[0]} neurons x {L.shape[1]} inputs"
+                 f"{', differential pairs' if L.pairs else ', reference column at G_AP'}; "
+                 f"{cells} cells) on the crossbar (ON/OFF {self.cfg.on_off:.4g}, r_wire "
+                 f"{self.cfg.r_wire:g} Ohm, sensing {self.cfg.sensing}, access "
+                 f"{'yes' if self.cfg.access else 'no'}); {self.note}",
+                 f"  switch states drawn from p(w): seed {self.seed}, {n} samples x {L.reads} "
+                 f"reads; switching frequency {self.switching['frequency']:.5f} against mean p "
+                 f"{self.switching['mean_p']:.5f} (z = {self.switching['z']:+.2f})",
+                 f"  % FS = % of the largest ideal column current above its reference: "
+                 f"{self.full_scale:g} counts = {1e6 * self.full_scale_A:.4g} uA",
+                 f"  network accuracy, ideal summing   {100 * a['ideal_accuracy']:.2f} %",
+                 f"  network accuracy, crossbar        {100 * a['crossbar_accuracy']:.2f} % "
+                 f"(argmax agreement {100 * a['argmax_agreement']:.2f} %, same drawn states)",
+                 f"  MAC error, crossbar               {100 * self.mac_error:.3f} % FS, worst over "
+                 f"the {n * L.reads} reads",
+                 f"    sample 0 read 0 alone           {100 * self.sample_error_fs:.3f} % FS "
+                 f"({self.solver} solve, sneak current {1e6 * self.sample.sneak_current:.4g} uA)",
+                 f"  nodal solves: {self.reads_solved} reads in {self.seconds:.1f} s "
+                 f"({ms:.2f} ms per read, one factorisation each)"]
+        for name, (values, errors, accs) in self.sweeps.items():
+            held = (f"r_wire {self.cfg.r_wire:g} Ohm; G_P held, G_AP = G_P / ratio"
+                    if name.startswith("ON") else f"ON/OFF {self.cfg.on_off:.4g}")
+            lines.append(f"  sweep of {name} ({held}; same states, worst over the reads):")
+            lines += [f"    {v:8.4g}: MAC error {100 * e:7.3f} % FS, accuracy {100 * acc:6.2f} %"
+                      + ("   <- these settings" if np.isclose(v, self.current(name), rtol=1e-12,
+                                                              atol=0) else "")
+                      for v, e, acc in zip(values, errors, accs)]
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict:
+        cfg = dataclasses.asdict(self.cfg)
+        cfg["g_ap"] = self.cfg.g_ap
+        return {"network": "dw", "layer": 1, "shape": list(self.layer.shape),
+                "pairs": bool(self.layer.pairs), "reads": self.layer.reads,
+                "solver": self.solver, "seed": self.seed, "config": cfg,
+                "samples": self.n_samples, "inputs": self.note,
+                "full_scale_counts": self.full_scale, "full_scale_A": self.full_scale_A,
+                "accuracy": dict(self.accuracy), "mac_error_fs": self.mac_error,
+                "sample0_mac_error_fs": self.sample_error_fs,
+                "sample0_sneak_current_A": self.sample.sneak_current,
+                "switching": dict(self.switching),
+                "timing": {"reads": self.reads_solved, "seconds": self.seconds,
+                           "ms_per_read": 1e3 * self.seconds / max(self.reads_solved, 1)},
+                "sweeps": {name: {"values": list(map(float, v)), "mac_error_fs": list(e),
+                                  "crossbar_accuracy": list(acc)}
+                           for name, (v, e, acc) in self.sweeps.items()}}
+
+    def write_plots(self, out: str) -> list[str]:
+        os.makedirs(out, exist_ok=True)
+        paths = [crossbar.plot_current_map(self.sample, os.path.join(out, "current_map.png"))]
+        for name, (values, errs, _) in self.sweeps.items():
+            on_off = name.startswith("ON")
+            held = f"r_wire {self.cfg.r_wire:g} Ohm" if on_off else f"ON/OFF {self.cfg.on_off:.3g}"
+            paths.append(crossbar.plot_mac_error_sweep(
+                values, {"crossbar": errs}, "ON/OFF ratio G_P / G_AP (G_P held)" if on_off
+                else name, os.path.join(out, "mac_error_vs_on_off.png" if on_off
+                                        else "mac_error_vs_r_wire.png"),
+                ylabel=f"worst MAC error over {self.reads_solved} reads (% FS)",
+                title=f"dw {self.layer.shape[0]} x {self.layer.shape[1]} on the crossbar, {held}, "
+                      f"sensing {self.cfg.sensing}", mark=self.current(name)))
+        return paths
+
+
+def _figures(layer, x, y, states, ideal, cfg) -> tuple[float, dict, float]:
+    """(worst MAC error of FS, accuracy figures, seconds) of one arrangement."""
+    start = time.perf_counter()
+    real = crossbar_counts(layer, x, states, cfg)
+    seconds = time.perf_counter() - start
+    full = float(np.abs(ideal).max()) or 1.0
+
+    def pred(counts):
+        return (layer.gain * counts.mean(1) + layer.bias).argmax(1)
+    p_ideal, p_real = pred(ideal), pred(real)
+    return float(np.abs(real - ideal).max() / full), {
+        "ideal_accuracy": float((p_ideal == y).mean()),
+        "crossbar_accuracy": float((p_real == y).mean()),
+        "argmax_agreement": float((p_ideal == p_real).mean())}, seconds
+
+
+def inspect_dw(layer: DWLayer, X, y, cfg: crossbar.CrossbarConfig, solver: str = "spice",
+               seed: int = 0, on_off: float | None = None, on_off_sweep=ON_OFF_SWEEP,
+               r_wire_sweep=R_WIRE_SWEEP, timeout: float | None = 120.0,
+               backend: str = "subprocess", single_ended: bool = False) -> DWSneakReport:
+    """The dw read-out on cfg's crossbar (device range and pairs from the graph; ``on_off``:
+    G_AP = G_P / on_off instead of the graph's), on states drawn with ``seed``."""
+    if solver not in SOLVERS:
+        raise ValueError(f"solver must be one of {', '.join(SOLVERS)}, got {solver!r}")
+    if single_ended and layer.pairs:
+        raise ValueError("--single-ended: this dw graph has differential pairs (pairs = 1); its "
+                         "crossbar reads G+ against G- columns, drop --single-ended")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+    x, changed = binarise(X, layer.threshold)
+    y = np.asarray(y)
+    if len(y) != len(x) or not len(x):
+        raise ValueError(f"X has {len(x)} samples and y {len(y)}: need the same number, >= 1")
+    cfg = arrangement(layer, cfg, on_off)
+    states = draw_states(layer, len(x), int(seed))
+    ideal = ideal_counts(layer, x, states)
+    err, acc, seconds = _figures(layer, x, y, states, ideal, cfg)
+    cmap = conductance_map(layer, conductances(layer, states[0, 0], cfg), cfg)
+    if solver == "spice":
+        try:
+            sample = crossbar.solve_spice(cmap, x[0], cfg, backend=backend, timeout=timeout)
+        except SpiceError as exc:
+            if "timed out" not in exc.reason:
+                raise
+            raise SpiceError(f"ngspice's solve of the {cmap.G.shape[0]} x {cmap.G.shape[1]} "
+                             f"crossbar timed out after {timeout:g} s: use --solver nodal or a "
+                             f"longer --timeout") from None
+    else:
+        sample = crossbar.solve_numpy(cmap, x[0], cfg)
+    sweeps = {}
+    for name, key, values in (("ON/OFF ratio", "on_off", on_off_sweep),
+                              ("wire resistance per cell (Ohm)", "r_wire", r_wire_sweep)):
+        values = sorted(set(map(float, values)) | {float(getattr(cfg, key))})
+        errs, accs = [], []
+        for v in values:
+            point = arrangement(layer, dataclasses.replace(cfg, r_wire=v) if key == "r_wire"
+                                else cfg, v if key == "on_off" else cfg.on_off)
+            e, a = (err, acc) if point == cfg else _figures(layer, x, y, states, ideal, point)[:2]
+            errs.append(e)
+            accs.append(a["crossbar_accuracy"])
+        sweeps[name] = (values, errs, accs)
+    p = layer.probabilities()
+    trials = states.size
+    freq, mean_p = float(states.mean()), float(p.mean())
+    sd = float(np.sqrt((p * (1 - p)).mean() / trials)) or 1.0   # of the mean of all draws
+    switching = {"frequency": freq, "mean_p": mean_p, "z": (freq - mean_p) / sd,
+                 "draws": int(trials)}
+    return DWSneakReport(layer, sample, acc, err, sweeps, float(np.abs(ideal).max()) or 1.0,
+                         len(x), cfg, solver, int(seed), seconds, len(x) * layer.reads,
+                         switching, binarise_note(changed, x.size, layer.threshold))
+
+
+__all__ = ["DWSneakReport", "ReadSolver", "arrangement", "conductance_map", "conductances",
+           "crossbar_counts", "draw_states", "ideal_counts", "inspect_dw"]
