@@ -84,8 +84,10 @@ def test_the_error_grows_with_the_wire_resistance(trained, digits):
 
 @pytest.mark.parametrize("cfg", [crossbar.CrossbarConfig(r_wire=1.0),
                                  crossbar.CrossbarConfig(r_wire=0.5, sensing="resistor",
+                                                         access=True),
+                                 crossbar.CrossbarConfig(r_wire=0.0, sensing="resistor",
                                                          access=True)],
-                         ids=["tia", "resistor-access"])
+                         ids=["tia", "resistor-access", "no-wires-sparse-lu"])
 def test_the_per_read_solver_is_the_crossbar_packages_nodal_analysis(trained, digits, cfg):
     g, layer = trained
     cfg = ds.arrangement(layer, cfg)
