@@ -66,7 +66,7 @@ def hardware(model, data, limit, workers: int, rf: bool) -> dict:
               f"weight ({r['worst_resonator']} from {r['worst_source']})")
     if rf:      # one chain's resonators on their line, each alone, at carrier level
         xt = rf_resonator_crosstalk(g, workers=workers)
-        print(f"  rf level, {xt['resonators']} resonators of one chain on {xt['line']} "
+        print(f"  rf level, {xt['resonators']} taps of one chain on {xt['line']} "
               f"({xt['channels']} channels): worst off-target {100 * xt['rf_worst']:.1f} % "
               f"(Lorentzian {100 * xt['lorentzian_worst']:.1f} %), rf vs Lorentzian "
               f"{100 * xt['rf_error_of_max']:.2f} % of the largest entry, {xt['seconds']:.1f} s")
@@ -99,6 +99,8 @@ def main() -> None:
     ap.add_argument("--readout-f-max", type=float, help="top of the read-out line's band (Hz)")
     ap.add_argument("--bias-start", type=float, help="rfcnn: where the conv chains start in "
                     "the amplifier window (0 threshold, 1 upper clamp; default per arrangement)")
+    ap.add_argument("--differential", action="store_true",
+                    help="rfcnn: two resonators of opposite orientation per tap")
     ap.add_argument("--lr", type=float, default=0.03, help="rfcnn learning rate")
     ap.add_argument("--cnn-lr", type=float, default=0.01)
     ap.add_argument("--cosim-limit", type=int, help="co-simulate only the first N test samples")
@@ -125,9 +127,9 @@ def main() -> None:
     summary = []
     for arrangement in args.arrangements:
         config = RFCNNConfig(sizes=sizes, arrangement=arrangement, bias_start=args.bias_start,
-                             **shape)
-        print(f"rfcnn {arrangement}: conv chains start at {config.start_fraction:.2f} of the "
-              f"amplifier window", flush=True)
+                             differential=args.differential, **shape)
+        print(f"rfcnn {arrangement}{' differential' if args.differential else ''}: conv "
+              f"chains start at {config.start_fraction:.2f} of the amplifier window", flush=True)
         runs, acc = train_seeds("rfcnn", config, data, args.seeds, args.epochs, args.lr)
         if args.save:      # the seed-0 network, for `spicegen export` / `cosim` later
             os.makedirs(args.save, exist_ok=True)

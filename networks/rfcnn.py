@@ -96,6 +96,10 @@ class RFCNNConfig(DictConfig):
     # x 30 epochs, 97.03 / 96.84 / 96.56 / 96.19 % at 0.1 / 0.3 / 0.5 / 0.8; shared-line, whose
     # long crosstalk kernels then overfit early, 94.89 / 96.29 / 96.56 / 96.10 % at 0.1-0.7
     bias_start: float | None = None
+    # two resonators per tap of opposite orientation, each with its own shared detuning:
+    # w = L(u+) - L(u-), twice the range, and a leak onto channels d linewidths away that falls
+    # as 1/d^2 (a dipole) instead of 1/d
+    differential: bool = False
     stno: STNOParams = STNOParams()
     resonator: ResonatorParams = ResonatorParams()
 
@@ -138,6 +142,10 @@ class RFCNNConfig(DictConfig):
         return 0.1 if self.arrangement == "reuse" else 0.5
 
     @property
+    def resonators_per_tap(self) -> int:
+        return 2 if self.differential else 1
+
+    @property
     def positions(self) -> int:
         return conv_side(self.side, self.kernel, self.stride, self.padding) ** 2
 
@@ -160,18 +168,25 @@ class RFCNN(nn.Module):
         c.check_plan()
         gen = torch.Generator().manual_seed(seed)
         taps = c.kernel ** 2
+        R = taps * c.resonators_per_tap     # resonators per chain, a tap's two side by side
         patch = torch.tensor(patch_index(c.side, c.kernel, c.stride, c.padding))
         f_line = torch.tensor(c.line_frequencies())
+        # the tap of each resonator (not saved: it follows from the config, and checkpoints
+        # written before differential taps hold no such buffer)
+        res_tap = torch.arange(taps).repeat_interleave(c.resonators_per_tap)
+        self.register_buffer("res_tap", res_tap, persistent=False)
         self.register_buffer("patch", patch)                       # (P, k^2), -1 on padding
-        self.register_buffer("valid", (patch >= 0).to(torch.float64))
+        self.register_buffer("valid", (patch[:, self.res_tap] >= 0).to(torch.float64))  # (P, R)
         self.register_buffer("f_line", f_line)
-        # the frequency each tap's resonator serves: its pixel's (shared-line), its tap's (reuse)
+        # the frequency each resonator serves: its pixel's (shared-line), its tap's (reuse)
         serve = f_line[patch.clamp(min=0)] if c.arrangement == "shared-line" else \
             f_line[None, :].expand(len(patch), taps).clone()
-        self.register_buffer("serve", serve)
-        self.register_buffer("tap_sign", chain_signs(taps))
-        init = (torch.rand(c.filters, taps, generator=gen, dtype=torch.float64) * 2 - 1)
-        self.detuning = nn.Parameter(init * c.init_spread)         # shared per (filter, tap)
+        self.register_buffer("serve", serve[:, self.res_tap].contiguous())   # (P, R)
+        # each resonator's orientation, alternating by chain position (head-to-tail chain): one
+        # per tap (single), or a tap's + then its - resonator (differential)
+        self.register_buffer("tap_sign", chain_signs(R))
+        init = (torch.rand(c.filters, R, generator=gen, dtype=torch.float64) * 2 - 1)
+        self.detuning = nn.Parameter(init * c.init_spread)     # shared per (filter, resonator)
         self.bias_mv = nn.Parameter(torch.zeros(c.filters, dtype=torch.float64))
         self.register_buffer("neuron_f0", torch.tensor(c.hidden_frequencies()))
         self.readout = RFLayer(c.sizes[1], c.sizes[2], c.hidden_frequencies(), c.resonator,
@@ -182,13 +197,14 @@ class RFCNN(nn.Module):
         return self.config.sizes
 
     def resonance_frequencies(self, detuning: torch.Tensor | None = None) -> torch.Tensor:
-        """(filters, positions, k^2) f_r of every conv resonator; ``detuning`` (the same shape)
+        """(filters, positions, R) f_r of every conv resonator (R = k^2, or 2 k^2 with
+        differential taps: tap t's + and - resonators at 2t, 2t + 1); ``detuning`` (the same shape)
         replaces the shared one, e.g. to see the gradient each resonator receives."""
         d = self.detuning[:, None, :] if detuning is None else detuning
         return self.serve[None] * (1.0 + self.config.resonator.alpha * d)
 
     def tap_weights(self, detuning: torch.Tensor | None = None) -> torch.Tensor:
-        """(filters, positions, k^2 resonators, line channels) V/W: each resonator's signed
+        """(filters, positions, R resonators, line channels) V/W: each resonator's signed
         rectification of every channel on its line (its own and the crosstalk)."""
         f_r = self.resonance_frequencies(detuning)
         if detuning is None and self.config.arrangement == "reuse":
@@ -207,7 +223,7 @@ class RFCNN(nn.Module):
         if c.arrangement == "shared-line":
             v = torch.einsum("bi,cpi->bcp", powers, w)
         else:   # each line carries its patch: channel u of line p is pixel patch[p, u]
-            patches = powers[:, self.patch.clamp(min=0)] * self.valid
+            patches = powers[:, self.patch.clamp(min=0)] * (self.patch >= 0)
             v = torch.einsum("bpu,cpu->bcp", patches, w)
         bias = self.bias_mv[None, :, None] * 1e-3
         return (v + bias).reshape(len(powers), -1)
@@ -288,6 +304,10 @@ class _ConvKind(NetworkKind):
                            help="rfcnn: where the conv chains start in the amplifier window, 0 "
                                 "(STNO threshold) to 1 (upper clamp); default 0.1 for reuse, 0.5 "
                                 "for shared-line")
+        group.add_argument("--differential", action="store_true",
+                           help="rfcnn: two resonators of opposite orientation per tap, w = "
+                                "L(u+) - L(u-) (default: off, one resonator per tap; cnn "
+                                "ignores it)")
         group.add_argument("--allow-overlap", action="store_true",
                            help="rfcnn: warn, not refuse, when two channels of a line are "
                                 "within a linewidth")
@@ -306,7 +326,8 @@ class _ConvKind(NetworkKind):
                              stride=args.stride, padding=args.padding,
                              arrangement=args.arrangement, allow_overlap=args.allow_overlap,
                              f_max=args.line_f_max, readout_f_max=args.readout_f_max,
-                             bias_start=getattr(args, "bias_start", None))
+                             bias_start=getattr(args, "bias_start", None),
+                             differential=bool(getattr(args, "differential", False)))
         return {"sizes": sizes, "config": config}
 
     def make_model(self, sizes, seed=0, config=None):
@@ -337,6 +358,9 @@ class RFCNNKind(_ConvKind):
                        readout_scale=float(c.readout_scale), side=c.side, filters=c.filters,
                        kernel=c.kernel, stride=c.stride, padding=c.padding,
                        arrangement=c.arrangement)
+        if c.differential:      # absent: one resonator per tap (graphs written before)
+            g.graph["differential"] = 1
+        res_tap, signs = net.res_tap.tolist(), net.tap_sign.tolist()
         res_common = dataclasses.asdict(c.resonator)
         patch = net.patch.tolist()
         f_line = c.line_frequencies().tolist()
@@ -366,14 +390,14 @@ class RFCNNKind(_ConvKind):
                     j = f * P + p
                     prev = "L1.line" if shared else f"L1.line{p}"
                     k = 0
-                    for t in range(taps):
+                    for r, t in enumerate(res_tap):
                         if shared and patch[p][t] < 0:
                             continue        # a tap over padding serves no frequency
                         name = f"L1.c{j}.r{k}"
                         g.add_node(name, kind="resonator", layer=1, chain=j, position=k,
-                                   orientation=1 if t % 2 == 0 else -1, filter=f, tap=t,
-                                   detuning=float(det[f][t]), f_serve=float(serve[p][t]),
-                                   **{**res_common, "f_r": float(f_r[f][p][t])})
+                                   orientation=int(signs[r]), filter=f, tap=t,
+                                   detuning=float(det[f][r]), f_serve=float(serve[p][r]),
+                                   **{**res_common, "f_r": float(f_r[f][p][r])})
                         g.add_edge(prev, name, link="rf" if k == 0 else "dc")
                         prev, k = name, k + 1
                     amp, osc = f"L1.amp{j}", f"L1.stno{j}"

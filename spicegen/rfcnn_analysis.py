@@ -29,8 +29,9 @@ from .rfcnn_netlist import (_rectification, check_rfcnn, conv_shape, graph_forwa
 def crosstalk_report(g: nx.DiGraph) -> list[dict]:
     """Per layer: lines, channels per line, the smallest channel spacing (linewidths), the plan's
     crosstalk (a resonator at its peak, +1 linewidth above its channel, against the nearest other
-    channel), and the trained worst: the largest |weight| a resonator gives a channel it does not
-    serve, as a fraction of the largest |weight| any resonator gives the channel it serves."""
+    channel), and the trained worst: the largest |weight| a tap gives a channel it does not
+    serve, as a fraction of the largest |weight| any tap gives the channel it serves. A tap is a
+    resonator, or a differential tap's two (the chain sums them: their leaks partly cancel)."""
     rows = []
     for layer in (1, 2):
         by_line: dict = {}
@@ -52,19 +53,36 @@ def crosstalk_report(g: nx.DiGraph) -> list[dict]:
                 np.fill_diagonal(g_all, 0.0)
                 plan = max(plan, float((g_all.max(1) / diag).max()))
             for path in paths:
-                w = np.abs(_rectification(g, path, f))
-                serve = np.array([g.nodes[r].get("f_serve", np.nan) for r in path])
+                groups = tap_groups(g, path)
+                rect = _rectification(g, path, f)
+                w = np.abs(np.stack([rect[ks].sum(0) for ks in groups]))
+                serve = np.array([g.nodes[path[ks[0]]].get("f_serve", np.nan) for ks in groups])
                 target = np.isclose(f[None, :], serve[:, None], rtol=1e-12, atol=0.0)
                 on_max = max(on_max, float(np.where(target, w, 0.0).max()))
                 w_off = np.where(target, 0.0, w)
                 k, i = np.unravel_index(int(np.argmax(w_off)), w_off.shape)
                 if w_off[k, i] > off[0]:
-                    off = (float(w_off[k, i]), path[k], srcs[i])
+                    off = (float(w_off[k, i]), path[groups[k][0]], srcs[i])
         rows.append({"layer": layer, "lines": len(by_line), "channels": channels,
                      "spacing_linewidths": spacing, "plan_crosstalk": plan,
                      "worst_crosstalk": off[0] / on_max if on_max > 0 else math.inf,
                      "worst_resonator": off[1], "worst_source": off[2]})
     return rows
+
+
+def tap_groups(g: nx.DiGraph, path) -> list[list[int]]:
+    """Positions in ``path`` of each tap's resonators: runs of resonators serving the same
+    channel (a differential tap's + and - resonators; one resonator otherwise)."""
+    out: list[list[int]] = []
+    last = object()
+    for k, r in enumerate(path):
+        f = g.nodes[r].get("f_serve", k)
+        if out and f == last:
+            out[-1].append(k)
+        else:
+            out.append([k])
+        last = f
+    return out
 
 
 # ------------------------------------------------------------------------- one line at rf level
@@ -85,8 +103,9 @@ def crosstalk_line(g: nx.DiGraph, layer: int, inputs=None, chains=None, single=F
     """What ``spicegen crosstalk`` simulates of an rfcnn layer: picked chains of one line and
     picked sources of that line (indices among its sources, sorted by pixel or neuron index).
     Default sources: the channels the picked chains' resonators serve and, on a line carrying
-    more (shared-line), the channels next to them. ``single``: every resonator as its own
-    chain, so the rf matrix is each resonator's weight per channel. Returns freqs, powers,
+    more (shared-line), the channels next to them. ``single``: every tap as its own chain (a
+    differential tap's two resonators in series), so the rf matrix is each tap's weight per
+    channel. Returns freqs, powers,
     chains (f_r lists), orientations, prm, served (per chain: the picked input it serves or -1)."""
     if layer not in (1, 2):
         raise ValueError(f"an rfcnn has layers 1 and 2, got {layer}")
@@ -115,10 +134,10 @@ def crosstalk_line(g: nx.DiGraph, layer: int, inputs=None, chains=None, single=F
         raise ValueError(f"{line} carries sources 0..{len(srcs) - 1}, got {inputs}")
     res = [[g.nodes[r] for r in p] for p in paths]
     if single:
-        res = [[a] for c in res for a in c]
+        res = [[g.nodes[p[k]] for k in ks] for p in paths for ks in tap_groups(g, p)]
     freqs = [float(f[i]) for i in inputs]
     served = [next((k for k, fi in enumerate(freqs) if c[0].get("f_serve") == fi), -1)
-              if len(c) == 1 else -1 for c in res]
+              if len({a.get("f_serve") for a in c}) == 1 else -1 for c in res]
     return {"line": line, "freqs": freqs, "powers": [source_power(g, srcs[i]) for i in inputs],
             "chains": [[a["f_r"] for a in c] for c in res],
             "orientations": [[a["orientation"] for a in c] for c in res],
@@ -127,8 +146,8 @@ def crosstalk_line(g: nx.DiGraph, layer: int, inputs=None, chains=None, single=F
 
 def rf_resonator_crosstalk(g: nx.DiGraph, layer: int = 1, chain: int | None = None,
                            workers: int = 2, lp_ratio: float | None = None) -> dict:
-    """One chain's resonators on their line at carrier level, each as its own chain: the worst
-    off-target weight (a channel the resonator does not serve) as a fraction of the largest
+    """One chain's taps on their line at carrier level, each as its own chain: the worst
+    off-target weight (a channel the tap does not serve) as a fraction of the largest
     on-target one, measured and from the Lorentzian; plus the rf-vs-Lorentzian error."""
     from .crosstalk import CrosstalkSetup, measure_crosstalk
 
@@ -180,7 +199,8 @@ def compile_sequential(g: nx.DiGraph, X: np.ndarray, slot: float = 100e-9, rise:
     chains = layer_chains(g, 1)
     # the chain of position 0 stands for its filter: all positions share the taps (check_rfcnn)
     picked = [chains[f * P] for f in range(s["filters"])]
-    f_tap = np.array([g.nodes[r]["f_serve"] for r in picked[0][1]])
+    f_of_tap = {g.nodes[r]["tap"]: g.nodes[r]["f_serve"] for r in picked[0][1]}
+    f_tap = np.array([f_of_tap[t] for t in range(taps)])    # differential: two resonators each
     patch = patch_index(s["side"], s["kernel"], s["stride"], s["padding"])
     powers = np.where(patch[None] >= 0, (X * pixel_p_max(g, X.shape[1]))[:, patch.clip(0)], 0.0)
     powers = powers.reshape(n_slots, taps) / POWER_UNIT     # (slot, tap), 1 V = 1 uW
@@ -247,8 +267,8 @@ def run_sequential(g: nx.DiGraph, X: np.ndarray, slot: float = 100e-9,
                                                               + a["v_bias"])), prm)
         p_par[:, j // P, j % P] = stno.steady_power(current, prm).numpy()
     return {"samples": n, "slot": slot, "seconds": time.perf_counter() - start,
-            "resonators": C * s["kernel"] ** 2,
-            "parallel_resonators": C * P * s["kernel"] ** 2,
+            "resonators": C * len(layer_chains(g, 1)[0][1]),
+            "parallel_resonators": sum(len(path) for _, path, _ in layer_chains(g, 1)),
             "chain_error_V": float(np.abs(v_seq - v_par).max()),
             "power_error": float(np.abs(p_seq - p_par).max()),
             "power_error_mean": float(np.abs(p_seq - p_par).mean()),

@@ -79,20 +79,35 @@ def conv_shape(g: nx.DiGraph) -> dict:
         raise GraphError(f"graph convolution attributes: {exc}") from None
     if shape["filters"] < 1:
         raise GraphError(f"graph attribute filters must be >= 1, got {shape['filters']}")
+    differential = g.graph.get("differential", 0)     # absent: graphs before differential taps
+    if isinstance(differential, bool) or differential not in (0, 1):
+        raise GraphError(f"graph attribute differential must be 0 or 1, got {differential!r}")
     sizes = schema.layer_sizes(g)
     want = [shape["side"] ** 2, shape["filters"] * out * out]
     if len(sizes) != 3 or sizes[:2] != want:
         raise GraphError(f"graph attribute sizes {g.graph.get('sizes')!r} does not match "
                          f"{shape['filters']} {shape['kernel']}x{shape['kernel']} filters on "
                          f"{shape['side']}x{shape['side']} images ({want[0]},{want[1]},CLASSES)")
-    return {**shape, "arrangement": arrangement, "positions": out * out, "sizes": sizes}
+    return {**shape, "arrangement": arrangement, "positions": out * out, "sizes": sizes,
+            "differential": bool(differential)}
+
+
+def chain_layout(s: dict, patch_row) -> list[tuple[int, int]]:
+    """(tap, orientation) of each resonator of a conv chain, head first: one per tap, orientation
+    alternating by tap, or (differential) a tap's + resonator then its - one; a tap over padding
+    on a shared line has none."""
+    taps = [t for t in range(s["kernel"] ** 2)
+            if patch_row[t] >= 0 or s["arrangement"] != "shared-line"]
+    if s["differential"]:
+        return [(t, o) for t in taps for o in (1, -1)]
+    return [(t, 1 if t % 2 == 0 else -1) for t in taps]
 
 
 # ------------------------------------------------------------------------- structure
 
 def check_rfcnn(g: nx.DiGraph) -> None:
     """The wiring ``compile_rfcnn`` assumes, and the weight sharing: every resonator of one
-    (filter, tap) holds the same detuning, and its f_r is f_serve (1 + alpha detuning) with
+    (filter, tap, orientation) holds the same detuning, and its f_r is f_serve (1 + alpha detuning) with
     f_serve the channel of its tap's pixel on its line."""
     from spintronic.graph.structure import (_chains, _indexed, _ints, _line, _links, _only_kinds,
                                             _stray_resonators)
@@ -121,7 +136,7 @@ def check_rfcnn(g: nx.DiGraph) -> None:
     amps = _indexed(g, "amplifier", 1, n_hidden)
     oscillators = _indexed(g, "stno", 1, n_hidden)
     seen: set = set()
-    shared_detuning: dict[tuple[int, int], tuple[float, str]] = {}
+    shared_detuning: dict[tuple[int, int, int], tuple[float, str]] = {}
     tap_f: dict[int, float] = {}
     ends: dict[int, str] = {}
     for line in sorted(set(lines)):
@@ -208,26 +223,27 @@ def _conv_chain(g, line, head, patch, lines, s, seen, shared_detuning, chans, ta
         raise GraphError(f"node {head!r}: chain {j} (position {p}) hangs off {line!r}, not "
                          f"{lines[p]!r}")
     shared = s["arrangement"] == "shared-line"
-    taps = [t for t in range(s["kernel"] ** 2) if patch[p][t] >= 0 or not shared]
+    layout = chain_layout(s, patch[p])
     node = head
-    for k, t in enumerate(taps):
+    for k, (t, o) in enumerate(layout):
         a = g.nodes[node]
         if a["kind"] != "resonator":
-            raise GraphError(f"chain {j} of layer 1 has {k} resonators, expected {len(taps)}")
+            raise GraphError(f"chain {j} of layer 1 has {k} resonators, expected {len(layout)}")
         if node in seen:
             raise GraphError(f"node {node!r}: resonator reached twice")
         seen.add(node)
-        want = (1, j, k, f, t, 1 if t % 2 == 0 else -1)
+        want = (1, j, k, f, t, o)
         got = tuple(a.get(x) for x in ("layer", "chain", "position", "filter", "tap",
                                        "orientation"))
         if got != want:
             raise GraphError(f"node {node!r}: expected layer, chain, position, filter, tap, "
                              f"orientation {want}, got {got}")
         det, f_serve = _number(node, a, "detuning"), _number(node, a, "f_serve")
-        first = shared_detuning.setdefault((f, t), (det, node))
+        first = shared_detuning.setdefault((f, t, o), (det, node))
         if first[0] != det:
-            raise GraphError(f"node {node!r}: detuning {det!r} of filter {f}, tap {t} differs "
-                             f"from {first[1]!r}'s {first[0]!r}; the taps of a filter are shared")
+            raise GraphError(f"node {node!r}: detuning {det!r} of filter {f}, tap {t}, "
+                             f"orientation {o:+d} differs from {first[1]!r}'s {first[0]!r}; the "
+                             f"taps of a filter are shared")
         channel = chans.get(patch[p][t] if shared else t)
         if channel is None:     # reuse, a tap over padding: the tap's channel on other lines
             channel = tap_f.setdefault(t, f_serve)
@@ -242,7 +258,7 @@ def _conv_chain(g, line, head, patch, lines, s, seen, shared_detuning, chans, ta
                              f"detuning) = {want_fr!r} Hz")
         (node,) = list(g.successors(node))
     if g.nodes[node]["kind"] == "resonator":
-        raise GraphError(f"chain {j} of layer 1 has more than {len(taps)} resonators")
+        raise GraphError(f"chain {j} of layer 1 has more than {len(layout)} resonators")
     return j, node
 
 
