@@ -154,6 +154,20 @@ class ReadSolver:
             self.inv = inv
         self.entries = (el, sign)
 
+    @contextlib.contextmanager
+    def one_thread(self):
+        """Reads inside run their band solves with BLAS on one thread (limited once, not per
+        read: a threaded BLAS on a loaded machine takes seconds over a small band)."""
+        if self.wired is None or self.wired.one_thread:
+            yield self
+            return
+        with _one_thread():
+            self.wired.one_thread = True
+            try:
+                yield self
+            finally:
+                self.wired.one_thread = False
+
     def _ordering(self, r, c, el, sign) -> np.ndarray:
         A = sp.csc_matrix((sign * self.g[el], (r, c)), shape=(self.nf, self.nf))
         return spla.splu(A, permc_spec="MMD_AT_PLUS_A", options=_LU).perm_c
@@ -162,7 +176,10 @@ class ReadSolver:
         """Current into each column's 0 V sense end (device columns,) for cells G and row
         voltages v (rows,)."""
         if self.wired is not None:
-            return self.wired.column_currents(G, v)
+            if self.wired.one_thread:
+                return self.wired.column_currents(G, v)
+            with self.one_thread():
+                return self.wired.column_currents(G, v)
         g = self.g.copy()
         g[self.device] = G.ravel()
         volts = np.zeros(self.n)
@@ -195,6 +212,7 @@ class _WiredRows:
 
     def __init__(self, rows: int, cols: int, cfg: crossbar.CrossbarConfig):
         self.R, self.C, self.cfg = rows, cols, cfg
+        self.one_thread = False          # set while BLAS is held to one thread
         gw = self.gw = 1.0 / cfg.r_wire
         g_end = 1.0 / (cfg.r_wire + cfg.r_sense) if cfg.sensing == "resistor" else gw
         self.g_end = g_end
@@ -260,7 +278,7 @@ def crossbar_counts(layer: DWLayer, x: np.ndarray, states: np.ndarray,
                         + (0 if layer.pairs else 1), cfg)
     out = np.empty((n, N, layer.shape[0]))
     mix = combine(layer) / (cfg.v_read * (cfg.g_p - cfg.g_ap))
-    with _one_thread():     # a threaded BLAS under load takes seconds over each read's band
+    with solver.one_thread():
         for s in range(n):
             v = cfg.v_read * x[s]
             for k in range(N):
