@@ -234,7 +234,8 @@ def _sneak(sub) -> None:
                     help="only the first N test samples (default: all for rf, 200 for dw: "
                          "every dw sample is N reads, one factorisation each per arrangement)")
     sn.add_argument("--seed", type=nonneg_int, default=0,
-                    help="seed of the numpy generator drawing a dw graph's switch states")
+                    help="seed of the numpy generator drawing a dw graph's switch states "
+                         "(default 0; recorded in report.json)")
     sn.add_argument("--solver", choices=["spice", "nodal"], default="spice",
                     help="the single-sample solve: ngspice (.op), or sparse nodal analysis "
                          "(scipy; the same circuit, seconds for a 196 x 128 layer that ngspice "
