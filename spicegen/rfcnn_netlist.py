@@ -4,8 +4,9 @@ devices, crosstalk figures, envelope netlist, steady-state surrogate and co-simu
 The graph (written by ``spintronic.networks.rfcnn``): layer 1 is one line carrying every pixel
 (``shared-line``) or one line per output position carrying its patch at the k^2 tap frequencies
 (``reuse``, fed by fan-out copies of the pixels: input nodes sharing a pixel ``index``); chain j
-(= filter * positions + position) holds the filter's taps and ends in an amplifier driving STNO j;
-layer 2 is one line carrying the STNOs to dense chains ending in read-outs.
+(= filter * positions + position) holds the filter's taps (graph attribute ``differential`` 1: two
+resonators per tap, + then -, each with its own shared detuning) and ends in an amplifier driving
+STNO j; layer 2 is one line carrying the STNOs to dense chains ending in read-outs.
 
 Envelope netlist: as ``compiler.compile_envelope`` (whose cards it reuses), with the chains' weights
 read from each chain's own line: one VCCS per (chain, pixel or neuron) pair, a fan-out's copies of

@@ -237,3 +237,18 @@ def test_cli_trains_exports_and_cosimulates_a_differential_network(arrangement, 
     _, (v1, v2) = model(torch.as_tensor(X), return_all=True)
     np.testing.assert_allclose(res.surrogate[0], v1.detach().numpy(), rtol=0, atol=1e-12)
     np.testing.assert_allclose(res.surrogate[1], v2.detach().numpy(), rtol=0, atol=1e-12)
+
+
+def test_differential_chains_start_mid_window_by_default_and_cli_sets_the_mode():
+    assert [_config(a).start_fraction for a in ARR] == [0.5, 0.5]
+    assert _config("reuse", False).start_fraction == 0.1
+    assert _config("reuse", bias_start=0.2).start_fraction == 0.2
+    kind = networks.get_kind("rfcnn")
+    import argparse
+    ap = argparse.ArgumentParser()
+    kind.add_cli_args(ap.add_argument_group())
+    data = argparse.Namespace(n_features=64, n_classes=10)
+    for argv, want in (([], False), (["--differential"], True)):
+        args = ap.parse_args(argv)
+        args.sizes = None
+        assert kind.config_from_args(args, data)["config"].differential is want
