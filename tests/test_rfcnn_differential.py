@@ -240,7 +240,7 @@ def test_cli_trains_exports_and_cosimulates_a_differential_network(arrangement, 
 
 
 def test_differential_chains_start_mid_window_by_default_and_cli_sets_the_mode():
-    assert [_config(a).start_fraction for a in ARR] == [0.5, 0.5]
+    assert [_config(a).start_fraction for a in ARR] == [0.5, 0.1]    # single: 0.1, 0.5
     assert _config("reuse", False).start_fraction == 0.1
     assert _config("reuse", bias_start=0.2).start_fraction == 0.2
     kind = networks.get_kind("rfcnn")
