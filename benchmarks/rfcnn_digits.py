@@ -64,6 +64,8 @@ def hardware(model, data, limit, workers: int, rf: bool) -> dict:
               f"(resonator at its peak vs the nearest channel) {100 * r['plan_crosstalk']:.1f} %,"
               f" trained worst off-target {100 * r['worst_crosstalk']:.1f} % of the largest "
               f"weight ({r['worst_resonator']} from {r['worst_source']})")
+    for line in kind.design_rules(g).text().splitlines():
+        print(f"  {line}")
     if rf:      # one chain's resonators on their line, each alone, at carrier level
         xt = rf_resonator_crosstalk(g, workers=workers)
         print(f"  rf level, {xt['resonators']} taps of one chain on {xt['line']} "
@@ -101,6 +103,8 @@ def main() -> None:
                     "the amplifier window (0 threshold, 1 upper clamp; default per arrangement)")
     ap.add_argument("--differential", action="store_true",
                     help="rfcnn: two resonators of opposite orientation per tap")
+    ap.add_argument("--readout-lines", type=int, default=1, metavar="G",
+                    help="rfcnn: read-out lines reusing hidden/G channels (default 1)")
     ap.add_argument("--lr", type=float, default=0.03, help="rfcnn learning rate")
     ap.add_argument("--cnn-lr", type=float, default=0.01)
     ap.add_argument("--cosim-limit", type=int, help="co-simulate only the first N test samples")
@@ -127,9 +131,10 @@ def main() -> None:
     summary = []
     for arrangement in args.arrangements:
         config = RFCNNConfig(sizes=sizes, arrangement=arrangement, bias_start=args.bias_start,
-                             differential=args.differential, **shape)
-        print(f"rfcnn {arrangement}{' differential' if args.differential else ''}: conv "
-              f"chains start at {config.start_fraction:.2f} of the amplifier window", flush=True)
+                             differential=args.differential, readout_lines=args.readout_lines,
+                             **shape)
+        print(f"rfcnn {arrangement}{' differential' if args.differential else ''}, "
+              f"{args.readout_lines} read-out line(s): conv chains start at {config.start_fraction:.2f} of the amplifier window", flush=True)
         runs, acc = train_seeds("rfcnn", config, data, args.seeds, args.epochs, args.lr)
         if args.save:      # the seed-0 network, for `spicegen export` / `cosim` later
             os.makedirs(args.save, exist_ok=True)

@@ -332,7 +332,14 @@ def _check_ports(g: nx.DiGraph, node, kind: str, attrs: dict, sizes: list[int]) 
         need(len(succs) == 1 and g.nodes[succs[0]].get("kind") == "rf_line",
              "an oscillator must feed exactly one rf_line")
     elif kind == "readout":
-        need(len(preds) == 1, "no chain ends in this read-out")
+        # rfcnn read-out lines (graph attribute readout_lines G): a class's G chains, one per
+        # line, in series end in its read-out
+        fan_in = g.graph.get("readout_lines", 1)
+        if isinstance(fan_in, bool) or not isinstance(fan_in, int) or fan_in < 1:
+            fan_in = 1
+        need(len(preds) == fan_in, "no chain ends in this read-out" if not preds else
+             f"{len(preds)} chains end in this read-out, expected {fan_in} (graph attribute "
+             f"readout_lines)")
     elif kind == "signal":
         need(len(succs) >= 1, "this input feeds no neuron")
     elif kind == "neuron":

@@ -5,7 +5,9 @@ filter's k x k taps, one resonator per tap, every chain of a filter sharing the 
 (f_r = f_served (1 + alpha * detuning), detuning in linewidths: one strip-line control per tap in
 hardware, one trainable number per (filter, tap) here). The chain voltages drive STNO neurons
 through clamped amplifiers (steady state, as in the RF network), whose emitted powers feed a dense
-resonator-chain read-out on one line (the RF network's layer). ``differential``: two resonators
+resonator-chain read-out (the RF network's layer) on one line, or, with ``readout_lines`` G, on G
+lines reusing the same hidden/G channels (STNO j on line j // (hidden/G)): each class then has one
+chain per line, connected in series at DC, so its read-out is the sum of the G chains' voltages. ``differential``: two resonators
 per tap, of opposite orientation, each with its own shared detuning (w = L(u+) - L(u-), as the
 published spin-diode convolution's differential synapses): twice the weight range, and a leak onto
 far channels that falls as 1/d^2 instead of 1/d.
@@ -43,8 +45,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from spintronic.graph import schema
-from spintronic.graph.build import add_chains
 from spintronic.models import ResonatorParams, STNOParams, published, resonator, stno
 from spintronic.models.resonator import chain_signs
 from spintronic.training.rf_network import DictConfig, FrequencyGrid, RFLayer
@@ -52,6 +52,7 @@ from spicegen.rfcnn_netlist import ARRANGEMENTS, conv_side, patch_index
 
 from . import register_network
 from .base import CosimOptions, NetworkKind
+from .rfcnn_graph import rfcnn_graph
 
 def check_spacing(freqs, alpha: float, what: str, allow: bool) -> float:
     """Smallest spacing (linewidths) between channels of one line; two channels within one
@@ -110,6 +111,11 @@ class RFCNNConfig(DictConfig):
     # w = L(u+) - L(u-), twice the range, and a leak onto channels d linewidths away that falls
     # as 1/d^2 (a dipole) instead of 1/d
     differential: bool = False
+    # read-out lines G (frequency reuse on the read-out, as reuse does for pixels): STNO j emits
+    # on line j // (hidden/G) at channel j % (hidden/G); 1: one line, one channel per STNO (144
+    # channels 1.26 linewidths apart on 0.02-0.12 GHz fail the design rules; 4 lines of 36 are
+    # ~5.2 apart)
+    readout_lines: int = 1
     stno: STNOParams = STNOParams()
     resonator: ResonatorParams = ResonatorParams()
 
@@ -133,8 +139,18 @@ class RFCNNConfig(DictConfig):
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
                 raise ValueError(f"RFCNNConfig.{name} must be > 0, got {value!r}")
+        G = self.readout_lines
+        if isinstance(G, bool) or not isinstance(G, int) or G < 1 or self.sizes[1] % G:
+            raise ValueError(f"readout_lines must be a divisor of the {self.sizes[1]} conv STNOs "
+                             f"(e.g. the {self.filters} filters), got {G!r}")
         FrequencyGrid(self.f_min, self.f_max, 2)
         FrequencyGrid(self.f_min, self.readout_f_max or self.f_max, 2)
+
+    def to_dict(self) -> dict:
+        d = super().to_dict()
+        if self.readout_lines == 1:     # absent: one read-out line (checkpoints written before)
+            del d["readout_lines"]
+        return d
 
     def check_plan(self) -> tuple[float, float]:
         """The smallest channel spacing (linewidths) of a conv line and of the read-out line;
@@ -142,8 +158,10 @@ class RFCNNConfig(DictConfig):
         alpha, allow = self.resonator.alpha, self.allow_overlap
         return (check_spacing(self.line_frequencies(), alpha, f"the {self.arrangement} input "
                               f"plan", allow),
-                check_spacing(self.hidden_frequencies(), alpha, "the read-out line (one channel "
-                              "per conv STNO)", allow))
+                check_spacing(self.readout_channels(), alpha, "the read-out line (one channel "
+                              "per conv STNO)" if self.readout_lines == 1 else f"each of the "
+                              f"{self.readout_lines} read-out lines (one channel per conv STNO "
+                              f"of the line)", allow))
 
     @property
     def start_fraction(self) -> float:
@@ -165,9 +183,18 @@ class RFCNNConfig(DictConfig):
         n = self.side ** 2 if self.arrangement == "shared-line" else self.kernel ** 2
         return FrequencyGrid(self.f_min, self.f_max, n).frequencies
 
-    def hidden_frequencies(self) -> np.ndarray:
+    @property
+    def per_readout_line(self) -> int:
+        return self.sizes[1] // self.readout_lines
+
+    def readout_channels(self) -> np.ndarray:
+        """The channels of one read-out line (every line reuses them)."""
         return FrequencyGrid(self.f_min, self.readout_f_max or self.f_max,
-                             self.sizes[1]).frequencies
+                             self.per_readout_line).frequencies
+
+    def hidden_frequencies(self) -> np.ndarray:
+        """Each conv STNO's frequency: channel j % (hidden/G) of its read-out line."""
+        return np.tile(self.readout_channels(), self.readout_lines)
 
 
 class RFCNN(nn.Module):
@@ -200,8 +227,21 @@ class RFCNN(nn.Module):
         self.detuning = nn.Parameter(init * c.init_spread)     # shared per (filter, resonator)
         self.bias_mv = nn.Parameter(torch.zeros(c.filters, dtype=torch.float64))
         self.register_buffer("neuron_f0", torch.tensor(c.hidden_frequencies()))
-        self.readout = RFLayer(c.sizes[1], c.sizes[2], c.hidden_frequencies(), c.resonator,
-                               c.init_spread, gen)
+        # read-out line 0 (the only one when readout_lines is 1), then lines 1..G-1, whose chain
+        # biases stay 0: a class's chains are in series, one bias (line 0's) sets their sum
+        H = c.per_readout_line
+        self.readout = RFLayer(H, c.sizes[2], c.readout_channels(), c.resonator, c.init_spread,
+                               gen)
+        self.readout_more = nn.ModuleList(
+            RFLayer(H, c.sizes[2], c.readout_channels(), c.resonator, c.init_spread, gen)
+            for _ in range(c.readout_lines - 1))
+        for layer in self.readout_more:
+            layer.bias_mv.requires_grad_(False)
+
+    @property
+    def readout_layers(self) -> list:
+        """The read-out chains of each line, line 0 first."""
+        return [self.readout, *self.readout_more]
 
     @property
     def sizes(self) -> tuple[int, ...]:
@@ -267,9 +307,22 @@ class RFCNN(nn.Module):
     def forward(self, x: torch.Tensor, return_all: bool = False):
         powers = x.to(torch.float64) * self.config.p_max
         v1 = self.conv_voltages(powers)
-        v2 = self.readout(self.hidden_powers(v1), self.neuron_f0)
+        hidden = self.hidden_powers(v1)
+        v2 = self.readout(hidden, self.neuron_f0) if not self.readout_more else \
+            self._readout_sum(hidden)
         logits = v2 * self.config.readout_scale
         return (logits, (v1, v2)) if return_all else logits
+
+
+    def _readout_sum(self, hidden: torch.Tensor) -> torch.Tensor:
+        """Read-out on G lines: each line's chains rectify only that line's STNOs (no
+        cross-line crosstalk); a class's G chains in series add their voltages."""
+        H = self.config.per_readout_line
+        v = sum(resonator.chain_voltage(hidden[:, g * H:(g + 1) * H],
+                                        self.neuron_f0[g * H:(g + 1) * H],
+                                        layer.resonance_frequencies(), layer.prm)
+                for g, layer in enumerate(self.readout_layers))
+        return v + self.readout.bias
 
 
 class CNN(nn.Module):
@@ -319,6 +372,10 @@ class _ConvKind(NetworkKind):
                            help="rfcnn: two resonators of opposite orientation per tap, w = "
                                 "L(u+) - L(u-) (default: off, one resonator per tap; cnn "
                                 "ignores it)")
+        group.add_argument("--readout-lines", type=int, default=1, metavar="G",
+                           help="rfcnn: read-out lines reusing hidden/G channels, STNO j on line "
+                                "j // (hidden/G), a class's G chains in series (default 1; G "
+                                "must divide the conv STNOs, e.g. G = --filters)")
         group.add_argument("--allow-overlap", action="store_true",
                            help="rfcnn: warn, not refuse, when two channels of a line are "
                                 "within a linewidth")
@@ -338,7 +395,8 @@ class _ConvKind(NetworkKind):
                              arrangement=args.arrangement, allow_overlap=args.allow_overlap,
                              f_max=args.line_f_max, readout_f_max=args.readout_f_max,
                              bias_start=getattr(args, "bias_start", None),
-                             differential=bool(getattr(args, "differential", False)))
+                             differential=bool(getattr(args, "differential", False)),
+                             readout_lines=getattr(args, "readout_lines", 1))
         return {"sizes": sizes, "config": config}
 
     def make_model(self, sizes, seed=0, config=None):
@@ -363,75 +421,7 @@ class RFCNNKind(_ConvKind):
     default_lr = 0.03
 
     def to_graph(self, net: RFCNN) -> nx.DiGraph:
-        c = net.config
-        P, taps = c.positions, c.kernel ** 2
-        g = nx.DiGraph(schema=schema.SCHEMA, network="rfcnn", sizes=",".join(map(str, c.sizes)),
-                       readout_scale=float(c.readout_scale), side=c.side, filters=c.filters,
-                       kernel=c.kernel, stride=c.stride, padding=c.padding,
-                       arrangement=c.arrangement)
-        if c.differential:      # absent: one resonator per tap (graphs written before)
-            g.graph["differential"] = 1
-        res_tap, signs = net.res_tap.tolist(), net.tap_sign.tolist()
-        res_common = dataclasses.asdict(c.resonator)
-        patch = net.patch.tolist()
-        f_line = c.line_frequencies().tolist()
-        with torch.no_grad():
-            f_r = net.resonance_frequencies().double().tolist()
-            det = net.detuning.double().tolist()
-            bias = (net.bias_mv * 1e-3).double().tolist()
-            serve = net.serve.double().tolist()
-            shared = c.arrangement == "shared-line"
-            if shared:
-                g.add_node("L1.line", kind="rf_line", layer=1)
-                for i in range(c.side ** 2):
-                    g.add_node(f"in{i}", kind="input", layer=0, index=i,
-                               frequency=float(f_line[i]), p_max=float(c.p_max))
-                    g.add_edge(f"in{i}", "L1.line", link="rf")
-            else:   # one line per patch, fed by its own copies of the patch's pixels
-                for p in range(P):
-                    line = f"L1.line{p}"
-                    g.add_node(line, kind="rf_line", layer=1, patch=p)
-                    for t, i in enumerate(patch[p]):
-                        if i >= 0:
-                            g.add_node(f"P{p}.in{t}", kind="input", layer=0, index=i, tap=t,
-                                       patch=p, frequency=float(f_line[t]), p_max=float(c.p_max))
-                            g.add_edge(f"P{p}.in{t}", line, link="rf")
-            for f in range(c.filters):
-                for p in range(P):
-                    j = f * P + p
-                    prev = "L1.line" if shared else f"L1.line{p}"
-                    k = 0
-                    for r, t in enumerate(res_tap):
-                        if shared and patch[p][t] < 0:
-                            continue        # a tap over padding serves no frequency
-                        name = f"L1.c{j}.r{k}"
-                        g.add_node(name, kind="resonator", layer=1, chain=j, position=k,
-                                   orientation=int(signs[r]), filter=f, tap=t,
-                                   detuning=float(det[f][r]), f_serve=float(serve[p][r]),
-                                   **{**res_common, "f_r": float(f_r[f][p][r])})
-                        g.add_edge(prev, name, link="rf" if k == 0 else "dc")
-                        prev, k = name, k + 1
-                    amp, osc = f"L1.amp{j}", f"L1.stno{j}"
-                    g.add_node(amp, kind="amplifier", layer=1, index=j, g_m=float(c.g_m),
-                               v_bias=float(c.v_bias), chain_bias=float(bias[f]))
-                    g.add_node(osc, kind="stno", layer=1, index=j,
-                               attenuation=float(c.hidden_attenuation),
-                               **{**dataclasses.asdict(c.stno), "f0": float(net.neuron_f0[j])})
-                    g.add_edge(prev, amp, link="dc")
-                    g.add_edge(amp, osc, link="dc")
-            ro = net.readout
-            ends = add_chains(g, 2, [f"L1.stno{j}" for j in range(c.sizes[1])],
-                              ro.resonance_frequencies().double().tolist(), res_common)
-            out_bias = ro.bias.double().tolist()
-            serve2 = ro.serve.double().tolist()
-            for j, end in enumerate(ends):
-                for k in range(c.sizes[1]):
-                    g.nodes[f"L2.c{j}.r{k}"]["f_serve"] = float(serve2[k])
-                g.add_node(f"out{j}", kind="readout", layer=2, index=j,
-                           chain_bias=float(out_bias[j]))
-                g.add_edge(end, f"out{j}", link="dc")
-        schema.validate(g)
-        return g
+        return rfcnn_graph(net)
 
     def check_graph(self, g):
         from spicegen.rfcnn_netlist import check_rfcnn

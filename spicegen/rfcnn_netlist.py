@@ -6,11 +6,15 @@ The graph (written by ``spintronic.networks.rfcnn``): layer 1 is one line carryi
 (``reuse``, fed by fan-out copies of the pixels: input nodes sharing a pixel ``index``); chain j
 (= filter * positions + position) holds the filter's taps (graph attribute ``differential`` 1: two
 resonators per tap, + then -, each with its own shared detuning) and ends in an amplifier driving
-STNO j; layer 2 is one line carrying the STNOs to dense chains ending in read-outs.
+STNO j; layer 2 is one line carrying the STNOs to dense chains ending in read-outs, or (graph
+attribute ``readout_lines`` G) G lines ``L2.line{g}`` reusing hidden/G channels, line g carrying
+STNOs g H .. (g + 1) H - 1: chain j sits on line j // classes and serves class j % classes, and a
+class's G chains are in series at DC (the read-out is the sum of their voltages, one bias).
 
 Envelope netlist: as ``compiler.compile_envelope`` (whose cards it reuses), with the chains' weights
 read from each chain's own line: one VCCS per (chain, pixel or neuron) pair, a fan-out's copies of
-one pixel summed, since they carry the same power.
+one pixel summed, since they carry the same power; a class's chains on G read-out lines as G
+1-Ohm segments stacked in series, the read-out at the top.
 """
 from __future__ import annotations
 
@@ -30,6 +34,7 @@ from spintronic.models.units import POWER_UNIT
 from .compiler import (_SHARED, CompileError, check_stimulus, Netlist, _comment, _finite, _neuron_cards, _pwl,
                        source_frequency)
 from .deck import Options, Tran
+from .rfcnn_readout import check_readout_lines, end_groups, series_cards
 
 ARRANGEMENTS = ("shared-line", "reuse")
 CONV_ATTRS = ("side", "filters", "kernel", "stride", "padding")
@@ -89,8 +94,12 @@ def conv_shape(g: nx.DiGraph) -> dict:
         raise GraphError(f"graph attribute sizes {g.graph.get('sizes')!r} does not match "
                          f"{shape['filters']} {shape['kernel']}x{shape['kernel']} filters on "
                          f"{shape['side']}x{shape['side']} images ({want[0]},{want[1]},CLASSES)")
+    G = g.graph.get("readout_lines", 1)     # absent: one read-out line (graphs written before)
+    if isinstance(G, bool) or not isinstance(G, int) or G < 1 or want[1] % G:
+        raise GraphError(f"graph attribute readout_lines must be a divisor of the {want[1]} conv "
+                         f"STNOs, got {G!r}")
     return {**shape, "arrangement": arrangement, "positions": out * out, "sizes": sizes,
-            "differential": bool(differential)}
+            "differential": bool(differential), "readout_lines": G}
 
 
 def chain_layout(s: dict, patch_row) -> list[tuple[int, int]]:
@@ -153,12 +162,15 @@ def check_rfcnn(g: nx.DiGraph) -> None:
                              f"amplifier {amps[j]!r}")
         if list(g.successors(amps[j])) != [oscillators[j]]:
             raise GraphError(f"amplifier {amps[j]!r} must drive the STNO {oscillators[j]!r}")
-    line2 = _line(g, 2, oscillators)
     readouts = _indexed(g, "readout", 2, classes)
-    for j, (end, want) in enumerate(zip(_chains(g, 2, line2, classes, seen), readouts)):
-        if end != want:
-            raise GraphError(f"chain {j} of layer 2 ends in {end!r}, expected the read-out "
-                             f"{want!r}")
+    if s["readout_lines"] == 1:
+        line2 = _line(g, 2, oscillators)
+        for j, (end, want) in enumerate(zip(_chains(g, 2, line2, classes, seen), readouts)):
+            if end != want:
+                raise GraphError(f"chain {j} of layer 2 ends in {end!r}, expected the read-out "
+                                 f"{want!r}")
+    else:
+        check_readout_lines(g, s["readout_lines"], oscillators, readouts, seen)
     _stray_resonators(g, seen)
     _links(g)
     for node, a in g.nodes(data=True):
@@ -339,6 +351,10 @@ def graph_forward(g: nx.DiGraph, X: np.ndarray) -> list[np.ndarray]:
         current = stno.clamp_current(torch.tensor(a["g_m"] * (v1[:, j] + a["v_bias"])), prm)
         hidden[:, j] = stno.emitted_power(stno.steady_power(current, prm), current, prm).numpy()
     W2, b2 = layer_matrix(g, 2, sizes[1])
+    groups = end_groups(layer_chains(g, 2))
+    if len(groups) != len(W2):     # chains in series: their weights add, the bias counts once
+        W2 = np.stack([W2[ks].sum(0) for _, ks in groups])
+        b2 = np.array([g.nodes[end]["chain_bias"] for end, _ in groups])
     return [v1, hidden @ W2.T + b2]
 
 
@@ -379,6 +395,11 @@ def compile_rfcnn(g: nx.DiGraph, X: np.ndarray, window: float = 200e-9, rise: fl
         W = W * POWER_UNIT                               # volts per volt of power node
         chains = layer_chains(g, l)
         lines.append(f"* layer {l}: {len(chains)} chains")
+        groups = end_groups(chains)
+        if len(groups) != len(chains):      # read-out lines: each class's chains in series
+            lines += series_cards(chains, groups, W, g.nodes, l)
+            outputs += [f"v(c{l}_{j})" for j in range(len(groups))]
+            continue
         for j, (line, path, end) in enumerate(chains):
             node = f"c{l}_{j}"
             lines.append(_comment(f"chain {j} on {line}: {len(path)} resonators"))
