@@ -96,6 +96,10 @@ def test_one_line_is_the_layout_before(digits):
     """readout_lines 1: the keys, draws, config dict and graph of a network without the option."""
     model = RFCNN(_config(lines=1), seed=5)
     assert "readout_lines" not in model.config.to_dict()
+    # the logit scale: 1e4 as before on one line, 3e4 by default on several, as given if given
+    assert (model.config.readout_scale, _config(lines=4).readout_scale,
+            _config(lines=4, readout_scale=2e4).readout_scale) == (1e4, 3e4, 2e4)
+    assert RFCNNConfig.from_dict(_config(lines=4).to_dict()).readout_scale == 3e4
     assert RFCNNConfig.from_dict(model.config.to_dict()).readout_lines == 1
     assert not [k for k in model.state_dict() if k.startswith("readout_more")]
     assert model.readout.offset.shape == (10, model.sizes[1])
