@@ -89,7 +89,8 @@ def tap_groups(g: nx.DiGraph, path) -> list[list[int]]:
 
 def default_chains(g: nx.DiGraph, layer: int) -> list[int]:
     """Up to 4 chains of one line: layer 1, the first filters at the middle one of the positions
-    whose patch holds the most pixels (clear of the padding); layer 2, the first 4 chains."""
+    whose patch holds the most pixels (clear of the padding); layer 2, the first 4 chains (on
+    several read-out lines: line 0's; chain line x classes + class picks another line's)."""
     if layer == 2:
         return list(range(min(4, schema.layer_sizes(g)[2])))
     s = conv_shape(g)
