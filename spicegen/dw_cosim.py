@@ -262,8 +262,9 @@ def cosim_dw(layer: DWLayer, X, y, surrogate: np.ndarray, surrogate_seeds: list[
     live = sd > 1e-9
 
     def z2(logits: np.ndarray) -> float:
-        z = (logits.mean(0) - mu) / (sd / math.sqrt(len(logits)))
-        return float((z[live] ** 2).mean()) if live.any() else 0.0
+        # a logit without spread (a sample with no input at 1 reads its bias alone) is left out
+        z = (logits.mean(0)[live] - mu[live]) / (sd[live] / math.sqrt(len(logits)))
+        return float((z ** 2).mean()) if live.any() else 0.0
     spread = {"circuit": z2(circuit_all), "surrogate": z2(surrogate)}
     xbar = None
     if crossbar is not None:

@@ -3,6 +3,8 @@ the ngspice circuit's own random draws against p(w), and bad input."""
 import argparse
 import math
 
+import warnings
+
 import networkx as nx
 import numpy as np
 import pytest
@@ -282,11 +284,15 @@ def test_crossbar_without_wires_reads_what_the_ideal_summing_reads(pairs):
 def test_cosim_reports_distributions_and_switching(digits):
     net = _net(n_in=16, n_out=3, reads=4, seed=2)
     X = np.clip(digits.X_test[:6].reshape(-1, 4, 2, 4, 2).mean((2, 4)).reshape(-1, 16), 0, 1)
+    X[1] = 0.0          # a blank image: its logits are the biases alone, with no spread
     y = digits.y_test[:6] % 3
-    res = KIND.cosim(KIND.to_graph(net), X, y, networks.CosimOptions(
-        workers=2, extra={"repeats": 2, "spice_seed": 11, "check_synapses": 8}))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        res = KIND.cosim(KIND.to_graph(net), X, y, networks.CosimOptions(
+            workers=2, extra={"repeats": 2, "spice_seed": 11, "check_synapses": 8}))
     rep = res.report()
     d = rep["dw"]
+    assert all(np.isfinite(v) and v > 0 for v in d["logit_z2"].values())
     assert len(d["circuit"]["values"]) == 2 and d["spice_seeds"][0] == 11
     assert len(d["surrogate"]["values"]) == 16 and d["readout_residual_counts"] < 1e-6
     assert d["switching"]["synapses"] == 8 and d["switching"]["reads"] == 2 * 6 * 4
