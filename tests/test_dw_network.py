@@ -2,7 +2,6 @@
 the ngspice circuit's own random draws against p(w), and bad input."""
 import argparse
 import math
-
 import warnings
 
 import networkx as nx
