@@ -65,6 +65,11 @@ def reads_figure(table: dict):
         ax.errorbar(cn, [100 * circuit[str(k)]["mean"] for k in cn],
                     yerr=[100 * circuit[str(k)].get("sd", 0.0) for k in cn], fmt="D", color="k",
                     ms=6, capsize=3, label="circuit (ngspice), mean over repeats")
+        own = [k for k in cn if "surrogate" in circuit[str(k)]]
+        if own:     # the co-simulated network's own surrogate on the same test images
+            ax.plot([k * 1.1 for k in own], [100 * circuit[str(k)]["surrogate"] for k in own],
+                    "D", color="k", mfc="none", ms=6,
+                    label="its surrogate (same network and images)")
     ax.axhline(100 * np.mean(table["perceptron"]), color="k", lw=1,
                label="deterministic perceptron")
     ax.axhline(100 * np.mean(table["meanfield_deterministic"]), color="0.5", lw=1, ls=":",
@@ -155,15 +160,21 @@ def merge_tables(tables: list[dict]) -> dict:
 
 def circuit_points(reports: list[dict]) -> dict:
     """``table["circuit"]`` from ``spicegen cosim`` report.json contents of dw graphs: per N, the
-    circuit's mean accuracy over repeats (several reports at one N: the runs pooled)."""
+    circuit's mean accuracy over repeats (several reports at one N: the runs pooled) and, where
+    the report has it, the mean of its own surrogate passes on the same images."""
     runs: dict[int, list[float]] = {}
+    own: dict[int, list[float]] = {}
     for rep in reports:
         dw = rep.get("dw")
         if not dw:
             raise ValueError("not a dw co-simulation report (no 'dw' section)")
         runs.setdefault(int(dw["reads"]), []).extend(dw["circuit"]["values"])
+        if "surrogate" in dw:   # the co-simulated network may not be the table's: show its own
+            own.setdefault(int(dw["reads"]), []).extend(dw["surrogate"]["values"])
     return {str(n): {"mean": float(np.mean(v)), "sd": float(np.std(v, ddof=1)) if len(v) > 1
-                     else 0.0, "runs": len(v)} for n, v in sorted(runs.items())}
+                     else 0.0, "runs": len(v),
+                     **({"surrogate": float(np.mean(own[n]))} if n in own else {})}
+            for n, v in sorted(runs.items())}
 
 
 __all__ = ["P_BINS", "p_histogram", "reads_figure", "p_figure", "plot_reads", "circuit_points",

@@ -25,7 +25,8 @@ def _table() -> dict:
             "meanfield_reads": {"1": [0.60, 0.62], "8": [0.84, 0.86]},
             "p_edges": dw_plots.p_histogram([])[1], "p_hist": counts,
             "circuit": dw_plots.circuit_points([
-                {"dw": {"reads": 8, "circuit": {"values": [0.80, 0.84]}}},
+                {"dw": {"reads": 8, "circuit": {"values": [0.80, 0.84]},
+                        "surrogate": {"values": [0.81, 0.83, 0.79]}}},
                 {"dw": {"reads": 8, "circuit": {"values": [0.82]}}}])}
 
 
@@ -47,6 +48,8 @@ def test_reads_figure_plots_the_table():
     circ = _container(ax, "circuit (ngspice), mean over repeats").lines[0]
     assert list(circ.get_xdata()) == [8] and np.allclose(circ.get_ydata(), [82.0])  # 3 runs pooled
     lines = {ln.get_label(): ln for ln in ax.lines}
+    own = lines["its surrogate (same network and images)"]    # only the report that had one
+    assert np.allclose(own.get_ydata(), [81.0]) and own.get_xdata()[0] > 8
     assert np.allclose(lines["deterministic perceptron"].get_ydata(), 91.0)
     assert np.allclose(lines["mean field, deterministic"].get_ydata(), 87.0)
     assert ax.get_xscale() == "log"
