@@ -274,10 +274,13 @@ class LayerRule:
             why.append(f"alpha = {w.alpha:g}: the counter-rotating drive shifts every weight by "
                        f"~ -alpha x peak (holds <= {ALPHA_HOLDS:g})")
         graph = graph_path or "GRAPH"
+        # crosstalk --graph picks the layer's first chains; on a layer of several lines the
+        # worst may be another one
+        pick = (f" --chain-index <chains on {w.line}>" if self.lines > 1 else "")
         return (f"layer {self.layer} ({w.line}, {w.channels} channels) {self.status.upper()} "
                 f"the envelope model's assumptions: " + "; ".join(why) +
                 f". Measure it at rf fidelity: spicegen crosstalk --graph {graph} "
-                f"--layer {self.layer}")
+                f"--layer {self.layer}{pick}")
 
 
 @dataclasses.dataclass

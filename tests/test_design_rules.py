@@ -1,5 +1,6 @@
 """Per-layer design rules (spicegen.design_rules): the envelope co-simulation's blind spot for beat
 notes is named per layer, at the figures the physics gives, and agrees with rf measurements."""
+import dataclasses
 import json
 import math
 
@@ -45,6 +46,9 @@ def test_196_inputs_on_the_default_band_fail_and_name_the_layer():
     assert msg.startswith("layer 1 (L1.line, 196 channels) FAILS")
     assert "0.1846 MHz" in msg and "0.2 MHz" in msg
     assert msg.endswith("spicegen crosstalk --graph net.json --layer 1")
+    # a layer of several lines: the command names the worst line, whose chains must be picked
+    several = dataclasses.replace(first, lines=3).message("net.json")
+    assert several.endswith("--layer 1 --chain-index <chains on L1.line>")
 
 
 def test_the_64_input_digits_network_fails_at_a_1_percent_corner_and_holds_at_the_default():
