@@ -32,7 +32,6 @@ import scipy.sparse.linalg as spla
 from . import crossbar
 from .crossbar.topology import _build_circuit
 from .dw_netlist import DWLayer, binarise, binarise_note
-from .errors import SpiceError
 
 SOLVERS = ("spice", "nodal")
 ON_OFF_SWEEP = (1.5, 2.5, 5.0, 10.0, 100.0)
@@ -432,17 +431,7 @@ def inspect_dw(layer: DWLayer, X, y, cfg: crossbar.CrossbarConfig, solver: str =
     ideal = ideal_counts(layer, x, states)
     err, acc, seconds = _figures(layer, x, y, states, ideal, cfg)
     cmap = conductance_map(layer, conductances(layer, states[0, 0], cfg), cfg)
-    if solver == "spice":
-        try:
-            sample = crossbar.solve_spice(cmap, x[0], cfg, backend=backend, timeout=timeout)
-        except SpiceError as exc:
-            if "timed out" not in exc.reason:
-                raise
-            raise SpiceError(f"ngspice's solve of the {cmap.G.shape[0]} x {cmap.G.shape[1]} "
-                             f"crossbar timed out after {timeout:g} s: use --solver nodal or a "
-                             f"longer --timeout") from None
-    else:
-        sample = crossbar.solve_numpy(cmap, x[0], cfg)
+    sample = crossbar.solve_sample(cmap, x[0], cfg, solver, backend=backend, timeout=timeout)
     sweeps = {}
     for name, key, values in (("ON/OFF ratio", "on_off", on_off_sweep),
                               ("wire resistance per cell (Ohm)", "r_wire", r_wire_sweep)):

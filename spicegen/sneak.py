@@ -21,7 +21,6 @@ from . import crossbar
 from spintronic.graph import schema
 from .compiler import layer_weights
 from .cosim import cosim_envelope, graph_forward
-from .errors import SpiceError
 
 
 #: --solver names: the single-sample solve in ngspice, or by sparse nodal analysis (scipy)
@@ -147,19 +146,7 @@ def inspect_layer(g: nx.DiGraph, X: np.ndarray, y: np.ndarray, layer: int,
     ideal_pred = graph_forward(g, X, line_powers=lines)[-1].argmax(1)
     P = lines[layer - 1]
     full = float(np.abs(P @ W.T).max()) or 1.0
-    if solver == "spice":
-        try:
-            sample = crossbar.solve_spice(W, P[0], cfg, backend=backend, timeout=timeout)
-        except SpiceError as exc:
-            if "timed out" not in exc.reason:
-                raise
-            # measured: 196 x 128 weights (50 176 pairs, r_wire 1 Ohm) take ngspice over 600 s,
-            # nodal analysis of the same circuit 3 s
-            raise SpiceError(f"ngspice's solve of the {W.shape[0]} x {W.shape[1]} layer's crossbar "
-                             f"timed out after {timeout:g} s: use --solver nodal (the same circuit "
-                             f"by sparse nodal analysis) or a longer --timeout") from None
-    else:
-        sample = crossbar.solve_numpy(W, P[0], cfg)
+    sample = crossbar.solve_sample(W, P[0], cfg, solver, backend=backend, timeout=timeout)
     err, acc = _accuracy(g, X, y, layer, W, P, ideal_pred, cfg)
     # the chains: envelope circuit vs surrogate on the layer's chain voltages, on the same scale
     n_chain = min(chain_samples, len(X))

@@ -44,11 +44,12 @@ from .analysis import CellRead, crossbar_mac, effective_weights, layer_accuracy,
 from .config import SENSING, ConductanceMap, CrossbarConfig, weights_to_conductances
 from .reporting import plot_current_map, plot_mac_error_sweep, report
 from .results import CrossbarResult
-from .solvers import SOLVERS, NumpySolver, Solution, Solver, SpiceSolver, solve_numpy, solve_spice
+from .solvers import (SOLVERS, NumpySolver, Solution, Solver, SpiceSolver, solve_numpy,
+                      solve_sample, solve_spice)
 from .topology import crossbar_netlist
 
 __all__ = ["CrossbarConfig", "ConductanceMap", "CrossbarResult", "CellRead",
            "weights_to_conductances", "crossbar_netlist", "solve_numpy", "solve_spice",
-           "read_cell", "effective_weights", "crossbar_mac", "layer_accuracy", "report",
-           "plot_current_map", "plot_mac_error_sweep", "SOLVERS", "Solver", "Solution",
+           "solve_sample", "read_cell", "effective_weights", "crossbar_mac", "layer_accuracy",
+           "report", "plot_current_map", "plot_mac_error_sweep", "SOLVERS", "Solver", "Solution",
            "NumpySolver", "SpiceSolver"]
