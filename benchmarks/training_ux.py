@@ -26,7 +26,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from spintronic.models import stno  # noqa: E402
+from spintronic.models import stno_trajectories  # noqa: E402
 from spintronic.networks.checkpoints import make_model  # noqa: E402
 from spintronic.training.datasets import load_digits  # noqa: E402
 from spintronic.training import resume  # noqa: E402
@@ -46,15 +46,15 @@ def seconds_per_epoch(kind: str, data, epochs: int, plain: bool = False,
     """(wall, CPU) seconds per epoch; CPU time (this process) is less sensitive to other jobs."""
     model = make_model(kind, (8, 64, 10), 0, DynamicalConfig())
     cfg = TrainConfig(epochs=epochs, lr=0.03, batch_size=64, seed=0, patience=epochs)
-    real = stno.network_trajectories
+    real = stno_trajectories.network_trajectories
     if plain:
-        stno.network_trajectories = functools.partial(real, fast=False)
+        stno_trajectories.network_trajectories = functools.partial(real, fast=False)
     try:
         cpu = time.process_time()
         result = train(model, data, cfg, checkpoint=checkpoint)
         return result.seconds_per_epoch, (time.process_time() - cpu) / len(result.history)
     finally:
-        stno.network_trajectories = real
+        stno_trajectories.network_trajectories = real
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ per weight (inputs and powers in, units of I_th out) and its bias, turned into t
 I_th z by a B-source amplifier. With chain synapses the weights are the chains' Lorentzian
 responses and a hidden layer's line carries its STNOs' emitted power.
 The outputs are the powers of the last layer, sampled at the ends of the steps, exactly where the
-surrogate (models.stno.network_trajectories) reports them.
+surrogate (models.stno_trajectories.network_trajectories) reports them.
 
 Why one run per chunk of samples rather than one per sample: see ``cosim_dynamical``.
 """
@@ -20,7 +20,7 @@ import networkx as nx
 import numpy as np
 import torch
 
-from spintronic.models import get_device, stno
+from spintronic.models import get_device, stno, stno_trajectories
 from spintronic.models.params import spice_number as num
 from spintronic.models.units import POWER_UNIT
 
@@ -119,7 +119,7 @@ def graph_trajectories(g: nx.DiGraph, X: np.ndarray) -> list[np.ndarray]:
     if len(line) > 1:
         raise CompileError(f"the surrogate takes one attenuation for every layer, got {sorted(line)}")
     with torch.no_grad():
-        traj = stno.network_trajectories(
+        traj = stno_trajectories.network_trajectories(
             seq, [torch.as_tensor(L["W"]) for L in layers], [torch.as_tensor(L["R"]) for L in layers],
             [torch.as_tensor(L["bias"]) for L in layers], float(g.graph["dt"]),
             int(g.graph["substeps"]), float(g.graph["p_init"]), prm,

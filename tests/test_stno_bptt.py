@@ -1,14 +1,15 @@
-"""The fast BPTT path of the dynamical STNO network (models.stno.network_trajectories: wavefront
-over layers, one fused clamp + power-step node) against the plain layer-by-layer loop through
-power_step: the same powers to float64 rounding and the same gradients."""
+"""The fast BPTT path of the dynamical STNO network (models.stno_trajectories.network_trajectories:
+wavefront over layers, one fused clamp + power-step node) against the plain layer-by-layer loop
+through power_step: the same powers to float64 rounding and the same gradients."""
 import dataclasses
 
 import pytest
 import torch
 
-from spintronic.models import STNOParams, stno
+from spintronic.models import STNOParams, stno, stno_trajectories
 from spintronic.training.stno_network import DynamicalConfig, DynamicalSTNONetwork
 
+trajectories = stno_trajectories.network_trajectories
 PRM = STNOParams(f0=10e9, Gg=2 * 3.141592653589793 * 10e9 * 0.01)
 
 
@@ -66,7 +67,7 @@ def test_fast_path_equals_the_plain_loop(sizes, steps, batch, substeps, recurren
                                                recurrent_last=recurrent_last, gain=gain)
     params = weights + biases + [r for r in recurrent if r.requires_grad]
     runs = []
-    for fn in (plain_trajectories, stno.network_trajectories):
+    for fn in (plain_trajectories, stno_trajectories.network_trajectories):
         traj = fn(seq, weights, recurrent, biases, 4e-9, substeps, 0.01, PRM, grad_leak=0.05,
                   line_power=line_power)
         loss = sum((tr * torch.linspace(-1, 1, tr.shape[-1], dtype=tr.dtype)).sum()
@@ -90,14 +91,14 @@ def test_no_grad_and_a_step_beyond_the_fused_form():
     seq, weights, recurrent, biases = _problem((8, 12, 10), 4, 6, seed=1)
     with torch.no_grad():
         ref = plain_trajectories(seq, weights, recurrent, biases, 4e-9, 4, 0.01, PRM)
-        fast = stno.network_trajectories(seq, weights, recurrent, biases, 4e-9, 4, 0.01, PRM)
+        fast = trajectories(seq, weights, recurrent, biases, 4e-9, 4, 0.01, PRM)
     for a, b in zip(ref, fast):
         torch.testing.assert_close(b, a, rtol=1e-13, atol=1e-15)
     long_dt = 2e-6                       # x = 2 Gg (4 - 1) dt ~ 2300 per step
     assert not stno.fused_step_applies(PRM, long_dt)
     with torch.no_grad():
         ref = plain_trajectories(seq, weights, recurrent, biases, long_dt, 1, 0.01, PRM)
-        slow = stno.network_trajectories(seq, weights, recurrent, biases, long_dt, 1, 0.01, PRM)
+        slow = trajectories(seq, weights, recurrent, biases, long_dt, 1, 0.01, PRM)
     for a, b in zip(ref, slow):
         assert torch.equal(a, b)
 
@@ -108,8 +109,8 @@ def test_network_forward_and_backward_match_the_plain_loop(monkeypatch):
     X = torch.rand(32, 64, dtype=torch.float64)
     y = torch.arange(32) % 10
     grads = []
-    for fn in (stno.network_trajectories, plain_trajectories):
-        monkeypatch.setattr(stno, "network_trajectories", fn)
+    for fn in (stno_trajectories.network_trajectories, plain_trajectories):
+        monkeypatch.setattr(stno_trajectories, "network_trajectories", fn)
         net.zero_grad()
         logits = net(X)
         torch.nn.functional.cross_entropy(logits, y).backward()
@@ -127,8 +128,8 @@ def test_chain_network_matches_the_plain_loop(monkeypatch):
     net = DynamicalSTNONetwork(cfg, seed=2)
     X = torch.rand(7, 64, dtype=torch.float64)
     outs = []
-    for fn in (stno.network_trajectories, plain_trajectories):
-        monkeypatch.setattr(stno, "network_trajectories", fn)
+    for fn in (stno_trajectories.network_trajectories, plain_trajectories):
+        monkeypatch.setattr(stno_trajectories, "network_trajectories", fn)
         net.zero_grad()
         out = net(X)
         out.sum().backward()

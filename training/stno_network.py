@@ -39,7 +39,8 @@ import warnings
 import torch
 from torch import nn
 
-from spintronic.models import ResonatorParams, STNOParams, published, resonator, stno
+from spintronic.models import (ResonatorParams, STNOParams, published, resonator, stno,
+                               stno_trajectories)
 from spintronic.models.units import POWER_UNIT
 
 from .rf_network import DictConfig, FrequencyGrid
@@ -257,7 +258,7 @@ class DynamicalSTNONetwork(_SequenceModel, nn.Module):
     def trajectories(self, X: torch.Tensor) -> list[torch.Tensor]:
         """Power of every layer at the end of each input step: list of (N, steps, width)."""
         c = self.config
-        traj = stno.network_trajectories(self.sequence(X), self.effective_weights(),
+        traj = stno_trajectories.network_trajectories(self.sequence(X), self.effective_weights(),
                                          list(self.recurrent), list(self.biases), c.dt, c.substeps,
                                          c.p_init, c.stno,
                                          grad_leak=c.grad_leak if self.training else 0.0,
