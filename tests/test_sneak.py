@@ -114,5 +114,13 @@ def test_sweep_figures_use_log_axes_when_values_span_decades(monkeypatch, tmp_pa
     reporting.plot_mac_error_sweep([0.0, 0.1, 3.0], [0.0, 0.01, 0.3], "r_wire", "b.png", mark=1.0)
     reporting.plot_mac_error_sweep([8, 16], [0.01, 0.02], "size", "c.png")
     scales = [(f.axes[0].get_xscale(), f.axes[0].get_yscale()) for f in figs]
-    assert scales == [("log", "log"), ("symlog", "linear"), ("linear", "linear")]
-    assert "these settings (1)" in [t.get_text() for t in figs[1].axes[0].get_legend().get_texts()]
+    # an exact point (0 at no wire) does not force a linear axis: it sits marked at the foot
+    assert scales == [("log", "log"), ("symlog", "log"), ("linear", "linear")]
+    ax = figs[1].axes[0]
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "these settings (1)" in texts and "exact to rounding (< 1e-06 % FS)" in texts
+    assert ax.get_ylim()[0] == pytest.approx(0.1)            # a decade under the smallest, 1 %
+    foot = [ln for ln in ax.lines if ln.get_label().startswith("exact")][0]
+    assert list(foot.get_xdata()) == [0.0] and list(foot.get_ydata()) == [pytest.approx(0.1)]
+    curve = [ln for ln in ax.lines if ln.get_label() == "MAC error"][0]
+    assert np.isnan(curve.get_ydata()[0]) and curve.get_ydata()[2] == pytest.approx(30.0)

@@ -65,28 +65,44 @@ def plot_current_map(result: CrossbarResult, path: str) -> str:
     return save(fig, path)
 
 
+#: % of full scale below which a sweep point is float rounding: drawn at the axis' foot, marked
+EXACT = 1e-6
+
+
 def plot_mac_error_sweep(sizes, errors, xlabel: str, path: str,
                          ylabel: str = "MAC error (% of full scale)", title: str | None = None,
                          mark: float | None = None) -> str:
     """MAC error (% of full scale) against a swept quantity (array size, ON/OFF ratio, ...).
 
     ``errors`` is one sequence of relative errors, or a dict label -> sequence for several curves.
-    Either axis is logarithmic when its values are positive and span a decade or more; ``mark``
-    draws a dotted line at the configuration's own value.
+    Either axis is logarithmic when its values are positive and span a decade or more (errors
+    below ``EXACT`` % are exact to rounding: they do not count, and sit marked at the foot of a
+    logarithmic axis); ``mark`` draws a dotted line at the configuration's own value.
     """
     plt = pyplot()
     series = errors if isinstance(errors, dict) else {"MAC error": errors}
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
-    positive, span = True, []
+    curves = []
     for label, values in series.items():
         values = 100 * np.asarray(values, dtype=float)
         if len(values) != len(sizes):
             raise ValueError(f"{len(values)} errors for {len(sizes)} sweep points ({label})")
-        positive &= bool(np.all(values > 0))
-        span.extend(values.tolist())
-        ax.plot(sizes, values, "o-", label=label)
-    if positive and max(span) >= 10 * min(span):
+        curves.append((values, ax.plot(sizes, values, "o-", label=label)[0]))
+    span = np.concatenate([v for v, _ in curves])
+    real = span[span >= EXACT]
+    if np.all(span >= 0) and len(real) and real.max() >= 10 * real.min():
         ax.set_yscale("log")
+        if len(real) < len(span):   # an exact point (no wire, say) would stretch the axis to 1e-12
+            bottom = real.min() / 10
+            ax.set_ylim(bottom=bottom)
+            label = f"exact to rounding (< {EXACT:g} % FS)"
+            for values, line in curves:
+                tiny = values < EXACT
+                if tiny.any():
+                    line.set_ydata(np.where(tiny, np.nan, values))
+                    ax.plot(np.asarray(sizes)[tiny], np.full(int(tiny.sum()), bottom), "v",
+                            color=line.get_color(), clip_on=False, label=label)
+                    label = None
     x = np.asarray(sizes, dtype=float)
     if np.all(x > 0) and x.max() >= 10 * x.min():
         ax.set_xscale("log")
@@ -100,7 +116,7 @@ def plot_mac_error_sweep(sizes, errors, xlabel: str, path: str,
     if title:
         ax.set_title(title, fontsize=9)
     ax.grid(True, which="both", alpha=0.3)
-    if len(series) > 1 or mark is not None:
+    if len(ax.get_legend_handles_labels()[0]) > 1 or mark is not None:
         ax.legend(fontsize=8)
     fig.tight_layout()
     return save(fig, path)
