@@ -11,10 +11,9 @@ the count (I_j - I_ref) / (V_read (G_P - G_AP)); ideal per-neuron current summin
 sum_i x_i s_ij, so both read-outs see the same draws and their difference is the arrangement's
 alone. Logits as the circuit reads them: gain x (mean count over the N reads) + bias.
 
-Every read has its own conductances, so every read is one factorisation: :class:`ReadSolver`
-prepares what does not change once per arrangement (the row wires' elimination and the band
-layout with wires; without, the circuit of ``spicegen.crossbar.topology``, its ordering and
-sparsity pattern), so a read only assembles values and factorises. Sample 0's read 0 is
+Every read has its own conductances, so every read is one solve: :class:`ReadSolver` prepares
+the band layout once per arrangement with wires (the row wires eliminated, the column nodes
+factorised), and without wires needs no factorisation at all (closed form). Sample 0's read 0 is
 also solved by ``spicegen.crossbar`` itself (ngspice or its nodal analysis) for the current map.
 """
 from __future__ import annotations
@@ -26,11 +25,8 @@ import time
 
 import numpy as np
 import scipy.linalg as sl
-import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 
 from . import crossbar
-from .crossbar.topology import _build_circuit
 from .dw_netlist import DWLayer, binarise, binarise_note
 
 SOLVERS = ("spice", "nodal")
@@ -40,7 +36,6 @@ R_WIRE_SWEEP = (0.0, 0.1, 0.3, 1.0, 3.0)
 #: about nine arrangements (the sweeps), measured 1.3 ms each for the 64 x 11 digits array and
 #: 5.6-9 ms for 196 x 20 cells (load 5-9 on 2 cores): 200 x 8 reads stay under two minutes
 DEFAULT_LIMIT = 200
-_LU = {"SymmetricMode": True, "DiagPivotThresh": 0.0}   # SPD nodal matrix: diagonal pivots
 
 
 # ------------------------------------------------------------------------ the arrangement
@@ -95,105 +90,28 @@ def ideal_counts(layer: DWLayer, x: np.ndarray, states: np.ndarray) -> np.ndarra
 # ------------------------------------------------------------------------ one solve per read
 
 class ReadSolver:
-    """The crossbar of one arrangement, solved for any cells G by nodal analysis.
-
-    With wires (r_wire > 0) by :class:`_WiredRows`. Without, by the element list of
-    ``spicegen.crossbar`` (``_build_circuit``, every row driven, every column sensed): its
-    ordering (SuperLU's minimum degree on A + A^T) and the CSC pattern of the free nodes' matrix
-    (sense-resistor and access nodes; none with TIA sensing alone) are computed once, so a read
-    assembles values with one ``bincount`` and factorises in that order.
-    """
+    """The crossbar of one arrangement, solved for any cells G: by :class:`_WiredRows` with
+    wires (r_wire > 0); without, in closed form, since every cell then joins its row's driver to
+    its column's node (through its access transistor, r_on: every row is read) and only the
+    column nodes are unknown: 0 V at a TIA, or sum_i g_ij v_i / (sum_i g_ij + 1 / r_sense)
+    above a sense resistor. Column currents as ``spicegen.crossbar``'s nodal analysis gives them
+    (a test holds the two together)."""
 
     def __init__(self, rows: int, cols: int, cfg: crossbar.CrossbarConfig):
+        self.cfg = cfg
         self.wired = _WiredRows(rows, cols, cfg) if cfg.r_wire > 0 else None
-        if self.wired is not None:
-            return
-        circ = _build_circuit(np.full((rows, cols), cfg.g_p), cfg, np.zeros(rows),
-                              np.ones(cols, bool), np.ones(rows, bool))
-        n, self.shape = len(circ.names), (rows, cols)
-        self.g = circ.g.copy()
-        self.device = circ.device.ravel()
-        a, b = circ.a, circ.b
-        row_of = np.full(n, -1)
-        row_of[circ.fixed_ids[1:1 + rows]] = np.arange(rows)   # drivers follow node 0
-        free = np.ones(n, bool)
-        free[circ.fixed_ids] = False
-        self.free = np.flatnonzero(free)
-        self.nf = len(self.free)
-        self.row_of = row_of
-        # every element into the free nodes' matrix: (row, col, element, sign)
-        idx = np.full(n, -1)
-        idx[self.free] = np.arange(self.nf)
-        both = free[a] & free[b]
-        e = np.arange(len(a))
-        r = np.concatenate([idx[a][free[a]], idx[b][free[b]], idx[a][both], idx[b][both]])
-        c = np.concatenate([idx[a][free[a]], idx[b][free[b]], idx[b][both], idx[a][both]])
-        el = np.concatenate([e[free[a]], e[free[b]], e[both], e[both]])
-        sign = np.concatenate([np.ones(free[a].sum() + free[b].sum()), -np.ones(2 * both.sum())])
-        # right-hand side: an element from a free node to a driven row
-        to_row = np.concatenate([free[a] & (row_of[b] >= 0), free[b] & (row_of[a] >= 0)])
-        ends = np.concatenate([np.stack([a, b]), np.stack([b, a])], axis=1)[:, to_row]
-        self.rhs = (idx[ends[0]], np.concatenate([e, e])[to_row], row_of[ends[1]])
-        # column currents: elements into each 0 V sense node
-        col_of = np.full(n, -1)
-        col_of[circ.sense] = np.arange(cols)
-        into = np.concatenate([col_of[b] >= 0, col_of[a] >= 0])
-        pairs = np.concatenate([np.stack([b, a]), np.stack([a, b])], axis=1)[:, into]
-        self.sense = (col_of[pairs[0]], np.concatenate([e, e])[into], pairs[1])
-        self.n = n
-        if self.nf:
-            # SuperLU's perm_c maps a node to its place in the factorisation order
-            inv = self._ordering(r, c, el, sign)
-            r, c = inv[r], inv[c]
-            keys, self.slot = np.unique(c * self.nf + r, return_inverse=True)
-            self.indices = (keys % self.nf).astype(np.int32)
-            self.indptr = np.concatenate([[0], np.cumsum(np.bincount(keys // self.nf,
-                                                                     minlength=self.nf))])
-            self.indptr = self.indptr.astype(np.int32)
-            self.inv = inv
-        self.entries = (el, sign)
-
-    @contextlib.contextmanager
-    def one_thread(self):
-        """Reads inside run their band solves with BLAS on one thread (limited once, not per
-        read: a threaded BLAS on a loaded machine takes seconds over a small band)."""
-        if self.wired is None or self.wired.one_thread:
-            yield self
-            return
-        with _one_thread():
-            self.wired.one_thread = True
-            try:
-                yield self
-            finally:
-                self.wired.one_thread = False
-
-    def _ordering(self, r, c, el, sign) -> np.ndarray:
-        A = sp.csc_matrix((sign * self.g[el], (r, c)), shape=(self.nf, self.nf))
-        return spla.splu(A, permc_spec="MMD_AT_PLUS_A", options=_LU).perm_c
 
     def column_currents(self, G: np.ndarray, v: np.ndarray) -> np.ndarray:
         """Current into each column's 0 V sense end (device columns,) for cells G and row
         voltages v (rows,)."""
         if self.wired is not None:
-            if self.wired.one_thread:
-                return self.wired.column_currents(G, v)
-            with self.one_thread():
-                return self.wired.column_currents(G, v)
-        g = self.g.copy()
-        g[self.device] = G.ravel()
-        volts = np.zeros(self.n)
-        drivers = self.row_of >= 0
-        volts[drivers] = v[self.row_of[drivers]]
-        if self.nf:
-            el, sign = self.entries
-            data = np.bincount(self.slot, sign * g[el], minlength=len(self.indices))
-            A = sp.csc_matrix((data, self.indices, self.indptr), shape=(self.nf, self.nf))
-            at, rel, rows = self.rhs
-            rhs = np.bincount(self.inv[at], g[rel] * v[rows], minlength=self.nf)
-            lu = spla.splu(A, permc_spec="NATURAL", options=_LU)
-            volts[self.free] = lu.solve(rhs)[self.inv]
-        col, sel, other = self.sense
-        return np.bincount(col, g[sel] * volts[other], minlength=self.shape[1])
+            return self.wired.column_currents(G, v)
+        cfg = self.cfg
+        g = 1.0 / (1.0 / G + cfg.r_on) if cfg.access else G
+        into = v @ g                                   # what the cells drive into each column
+        if cfg.sensing != "resistor":
+            return into
+        return into / (1.0 + cfg.r_sense * g.sum(0))   # = V_column / r_sense
 
 
 class _WiredRows:
@@ -211,7 +129,6 @@ class _WiredRows:
 
     def __init__(self, rows: int, cols: int, cfg: crossbar.CrossbarConfig):
         self.R, self.C, self.cfg = rows, cols, cfg
-        self.one_thread = False          # set while BLAS is held to one thread
         gw = self.gw = 1.0 / cfg.r_wire
         g_end = 1.0 / (cfg.r_wire + cfg.r_sense) if cfg.sensing == "resistor" else gw
         self.g_end = g_end
@@ -273,11 +190,12 @@ def crossbar_counts(layer: DWLayer, x: np.ndarray, states: np.ndarray,
                     cfg: crossbar.CrossbarConfig) -> np.ndarray:
     """What the crossbar reads, in counts: (samples, N, n_out)."""
     n, N = states.shape[:2]
-    solver = ReadSolver(layer.shape[1], (2 if layer.pairs else 1) * layer.shape[0]
-                        + (0 if layer.pairs else 1), cfg)
-    out = np.empty((n, N, layer.shape[0]))
     mix = combine(layer) / (cfg.v_read * (cfg.g_p - cfg.g_ap))
-    with solver.one_thread():
+    solver = ReadSolver(layer.shape[1], mix.shape[1], cfg)
+    out = np.empty((n, N, layer.shape[0]))
+    # BLAS on one thread for all the reads: a threaded band solve of this size on a loaded
+    # machine took seconds a read
+    with _one_thread():
         for s in range(n):
             v = cfg.v_read * x[s]
             for k in range(N):
@@ -348,7 +266,8 @@ class DWSneakReport:
                  f"    sample 0 read 0 alone           {100 * self.sample_error_fs:.3f} % FS "
                  f"({self.solver} solve, sneak current {1e6 * self.sample.sneak_current:.4g} uA)",
                  f"  nodal solves: {self.reads_solved} reads in {self.seconds:.1f} s "
-                 f"({ms:.2f} ms per read, one factorisation each)"]
+                 f"({ms:.2f} ms per read, "
+                 f"{'one band factorisation each' if self.cfg.r_wire > 0 else 'closed form'})"]
         for name, (values, errors, accs) in self.sweeps.items():
             held = (f"r_wire {self.cfg.r_wire:g} Ohm; G_P held, G_AP = G_P / ratio"
                     if name.startswith("ON") else f"ON/OFF {self.cfg.on_off:.4g}")
@@ -393,12 +312,11 @@ class DWSneakReport:
         return paths
 
 
-def _figures(layer, x, y, states, ideal, cfg) -> tuple[float, dict, float]:
-    """(worst MAC error of FS, accuracy figures, seconds) of one arrangement."""
+def _figures(layer, x, y, states, ideal, full, cfg) -> tuple[float, dict, float]:
+    """(worst MAC error of ``full`` counts, accuracy figures, seconds) of one arrangement."""
     start = time.perf_counter()
     real = crossbar_counts(layer, x, states, cfg)
     seconds = time.perf_counter() - start
-    full = float(np.abs(ideal).max()) or 1.0
 
     def pred(counts):
         return (layer.gain * counts.mean(1) + layer.bias).argmax(1)
@@ -429,7 +347,8 @@ def inspect_dw(layer: DWLayer, X, y, cfg: crossbar.CrossbarConfig, solver: str =
     cfg = arrangement(layer, cfg, on_off)
     states = draw_states(layer, len(x), int(seed))
     ideal = ideal_counts(layer, x, states)
-    err, acc, seconds = _figures(layer, x, y, states, ideal, cfg)
+    full = float(np.abs(ideal).max()) or 1.0       # one full scale for every arrangement
+    err, acc, seconds = _figures(layer, x, y, states, ideal, full, cfg)
     cmap = conductance_map(layer, conductances(layer, states[0, 0], cfg), cfg)
     sample = crossbar.solve_sample(cmap, x[0], cfg, solver, backend=backend, timeout=timeout)
     sweeps = {}
@@ -440,7 +359,10 @@ def inspect_dw(layer: DWLayer, X, y, cfg: crossbar.CrossbarConfig, solver: str =
         for v in values:
             point = arrangement(layer, dataclasses.replace(cfg, r_wire=v) if key == "r_wire"
                                 else cfg, v if key == "on_off" else cfg.on_off)
-            e, a = (err, acc) if point == cfg else _figures(layer, x, y, states, ideal, point)[:2]
+            if point == cfg:
+                e, a = err, acc
+            else:
+                e, a, _ = _figures(layer, x, y, states, ideal, full, point)
             errs.append(e)
             accs.append(a["crossbar_accuracy"])
         sweeps[name] = (values, errs, accs)
@@ -450,7 +372,7 @@ def inspect_dw(layer: DWLayer, X, y, cfg: crossbar.CrossbarConfig, solver: str =
     sd = float(np.sqrt((p * (1 - p)).mean() / trials)) or 1.0   # of the mean of all draws
     switching = {"frequency": freq, "mean_p": mean_p, "z": (freq - mean_p) / sd,
                  "draws": int(trials)}
-    return DWSneakReport(layer, sample, acc, err, sweeps, float(np.abs(ideal).max()) or 1.0,
+    return DWSneakReport(layer, sample, acc, err, sweeps, full,
                          len(x), cfg, solver, int(seed), seconds, len(x) * layer.reads,
                          switching, binarise_note(changed, x.size, layer.threshold))
 

@@ -87,7 +87,7 @@ def test_the_error_grows_with_the_wire_resistance(trained, digits):
                                                          access=True),
                                  crossbar.CrossbarConfig(r_wire=0.0, sensing="resistor",
                                                          access=True)],
-                         ids=["tia", "resistor-access", "no-wires-sparse-lu"])
+                         ids=["tia", "resistor-access", "no-wires-resistor-access"])
 def test_the_per_read_solver_is_the_crossbar_packages_nodal_analysis(trained, digits, cfg):
     g, layer = trained
     cfg = ds.arrangement(layer, cfg)
@@ -147,7 +147,8 @@ def test_on_off_sweep_at_the_devices_own_ratio_is_the_headline(trained, digits):
     point = ds.arrangement(layer, cfg, own)
     assert point.g_p == layer.prm.G_P and point.g_ap == pytest.approx(layer.prm.G_AP, rel=1e-15)
     x, states = _x(digits, 10, layer), ds.draw_states(layer, 10, 0)
-    fresh = ds._figures(layer, x, np.asarray(y), states, ds.ideal_counts(layer, x, states), point)
+    ideal = ds.ideal_counts(layer, x, states)
+    fresh = ds._figures(layer, x, np.asarray(y), states, ideal, float(np.abs(ideal).max()), point)
     assert fresh[0] == pytest.approx(rep.mac_error, rel=1e-12)
     assert fresh[1]["crossbar_accuracy"] == rep.accuracy["crossbar_accuracy"]
     # --on-off moves G_AP only
