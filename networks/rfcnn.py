@@ -7,10 +7,10 @@ hardware, one trainable number per (filter, tap) here). The chain voltages drive
 through clamped amplifiers (steady state, as in the RF network), whose emitted powers feed a dense
 resonator-chain read-out (the RF network's layer) on one line, or, with ``readout_lines`` G, on G
 lines reusing the same hidden/G channels (STNO j on line j // (hidden/G)): each class then has one
-chain per line, connected in series at DC, so its read-out is the sum of the G chains' voltages. ``differential``: two resonators
-per tap, of opposite orientation, each with its own shared detuning (w = L(u+) - L(u-), as the
-published spin-diode convolution's differential synapses): twice the weight range, and a leak onto
-far channels that falls as 1/d^2 instead of 1/d.
+chain per line, connected in series at DC, so its read-out is the sum of the G chains' voltages.
+``differential``: two resonators per tap, of opposite orientation, each with its own shared detuning
+(w = L(u+) - L(u-), as the published spin-diode convolution's differential synapses): twice the
+weight range, and a leak onto far channels that falls as 1/d^2 instead of 1/d.
 
 Two parallel arrangements, each with the crosstalk it really has (every resonator rectifies every
 frequency on its line, the Lorentzian tails included):
@@ -319,10 +319,10 @@ class RFCNN(nn.Module):
         logits = v2 * self.config.readout_scale
         return (logits, (v1, v2)) if return_all else logits
 
-
     def _readout_sum(self, hidden: torch.Tensor) -> torch.Tensor:
         """Read-out on G lines: each line's chains rectify only that line's STNOs (no
-        cross-line crosstalk); a class's G chains in series add their voltages."""
+        cross-line crosstalk); a class's G chains in series add their voltages, plus one bias
+        (line 0's: the circuit has one per class)."""
         H = self.config.per_readout_line
         v = sum(resonator.chain_voltage(hidden[:, g * H:(g + 1) * H],
                                         self.neuron_f0[g * H:(g + 1) * H],
