@@ -7,15 +7,17 @@ from spintronic.models.resonator import orientation
 
 
 def add_chains(g: nx.DiGraph, layer: int, feeders: list[str], f_r: list[list[float]],
-               res_common: dict) -> list[str]:
-    """Layer ``layer``'s rf line, fed by ``feeders``, and one chain of resonators per row of f_r
-    (Hz); returns each chain's last resonator, for its end device."""
-    line = f"L{layer}.line"
+               res_common: dict, line: str | None = None, first_chain: int = 0) -> list[str]:
+    """Layer ``layer``'s rf line (``line``, default ``L<layer>.line``), fed by ``feeders``, and one
+    chain of resonators per row of f_r (Hz), numbered from ``first_chain`` (a layer of several
+    lines numbers its chains across them); returns each chain's last resonator, for its end
+    device."""
+    line = line or f"L{layer}.line"
     g.add_node(line, kind="rf_line", layer=layer)
     for src in feeders:
         g.add_edge(src, line, link="rf")
     ends = []
-    for j, row in enumerate(f_r):
+    for j, row in enumerate(f_r, start=first_chain):
         prev = line
         for k, f in enumerate(row):
             name = f"L{layer}.c{j}.r{k}"

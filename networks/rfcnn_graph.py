@@ -18,7 +18,6 @@ import torch
 
 from spintronic.graph import schema
 from spintronic.graph.build import add_chains
-from spintronic.models.resonator import orientation
 
 
 def rfcnn_graph(net) -> nx.DiGraph:
@@ -86,37 +85,23 @@ def rfcnn_graph(net) -> nx.DiGraph:
 
 
 def add_readout(g: nx.DiGraph, net, res_common: dict) -> None:
-    """Layer 2: the dense read-out chains on one line (as the RF network's layer) or on G."""
+    """Layer 2: the dense read-out chains on one line (as the RF network's layer) or on G, every
+    line reusing the same H channels."""
     c = net.config
     classes, G, H = c.sizes[2], c.readout_lines, c.per_readout_line
     out_bias = net.readout.bias.double().tolist()
     serve = net.readout.serve.double().tolist()
-    if G == 1:
-        ends = add_chains(g, 2, [f"L1.stno{j}" for j in range(c.sizes[1])],
-                          net.readout.resonance_frequencies().double().tolist(), res_common)
-        for j, end in enumerate(ends):
-            for k in range(c.sizes[1]):
-                g.nodes[f"L2.c{j}.r{k}"]["f_serve"] = float(serve[k])
-            g.add_node(f"out{j}", kind="readout", layer=2, index=j,
-                       chain_bias=float(out_bias[j]))
-            g.add_edge(end, f"out{j}", link="dc")
-        return
-    for j in range(classes):
-        g.add_node(f"out{j}", kind="readout", layer=2, index=j, chain_bias=float(out_bias[j]))
-    g.graph["readout_lines"] = G
+    if G > 1:
+        g.graph["readout_lines"] = G
     for line_g, layer in enumerate(net.readout_layers):
-        line = f"L2.line{line_g}"
-        g.add_node(line, kind="rf_line", layer=2)
-        for k in range(H):
-            g.add_edge(f"L1.stno{line_g * H + k}", line, link="rf")
-        f_r = layer.resonance_frequencies().double().tolist()
-        for cls in range(classes):
-            j, prev = line_g * classes + cls, line
+        first = line_g * classes
+        ends = add_chains(g, 2, [f"L1.stno{line_g * H + k}" for k in range(H)],
+                          layer.resonance_frequencies().double().tolist(), res_common,
+                          line="L2.line" if G == 1 else f"L2.line{line_g}", first_chain=first)
+        for cls, end in enumerate(ends):
             for k in range(H):
-                name = f"L2.c{j}.r{k}"
-                g.add_node(name, kind="resonator", layer=2, chain=j, position=k,
-                           orientation=orientation(k), f_serve=float(serve[k]),
-                           **{**res_common, "f_r": float(f_r[cls][k])})
-                g.add_edge(prev, name, link="rf" if k == 0 else "dc")
-                prev = name
-            g.add_edge(prev, f"out{cls}", link="dc")
+                g.nodes[f"L2.c{first + cls}.r{k}"]["f_serve"] = float(serve[k])
+            if line_g == 0:
+                g.add_node(f"out{cls}", kind="readout", layer=2, index=cls,
+                           chain_bias=float(out_bias[cls]))
+            g.add_edge(end, f"out{cls}", link="dc")
