@@ -261,15 +261,16 @@ def run_sequential(g: nx.DiGraph, X: np.ndarray, slot: float = 100e-9,
     v_seq, p_seq = read(net.outputs), read(net.hidden[0])
     v_par = graph_forward(g, X)[0].reshape(n, C, P)
     p_par = np.zeros_like(v_par)
-    for j, (_, _, amp) in enumerate(layer_chains(g, 1)):
+    chains = layer_chains(g, 1)
+    for j, (_, _, amp) in enumerate(chains):
         a = g.nodes[amp]
         prm = schema.stno_params(g.nodes[next(iter(g.successors(amp)))])
         current = stno.clamp_current(torch.tensor(a["g_m"] * (v_par[:, j // P, j % P]
                                                               + a["v_bias"])), prm)
         p_par[:, j // P, j % P] = stno.steady_power(current, prm).numpy()
     return {"samples": n, "slot": slot, "seconds": time.perf_counter() - start,
-            "resonators": C * len(layer_chains(g, 1)[0][1]),
-            "parallel_resonators": sum(len(path) for _, path, _ in layer_chains(g, 1)),
+            "resonators": C * len(chains[0][1]),
+            "parallel_resonators": sum(len(path) for _, path, _ in chains),
             "chain_error_V": float(np.abs(v_seq - v_par).max()),
             "power_error": float(np.abs(p_seq - p_par).max()),
             "power_error_mean": float(np.abs(p_seq - p_par).mean()),

@@ -110,7 +110,7 @@ def chain_layout(s: dict, patch_row) -> list[tuple[int, int]]:
             if patch_row[t] >= 0 or s["arrangement"] != "shared-line"]
     if s["differential"]:
         return [(t, o) for t in taps for o in (1, -1)]
-    return [(t, 1 if t % 2 == 0 else -1) for t in taps]
+    return [(t, resonator.orientation(t)) for t in taps]      # by tap, as the model
 
 
 # ------------------------------------------------------------------------- structure
