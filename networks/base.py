@@ -139,24 +139,14 @@ class NetworkKind:
 
     def sneak(self, g: nx.DiGraph, X: np.ndarray, y: np.ndarray, opts: SneakOptions):
         """``spicegen sneak``: the layer on a DW-MTJ crossbar, as a report with ``text()``,
-        ``to_dict()`` and ``write_plots(out)``. Default: an RF graph's layer beside its chains
-        (``spicegen.sneak.inspect_layer``); any other graph is refused, naming the networks whose
-        kinds override this."""
-        from spicegen.crossbar import CrossbarConfig
-        from spicegen.sneak import inspect_layer
-
-        if g.graph.get("network") != "rf":
-            from . import NETWORKS
-            able = sorted({"rf"} | {k.graph_network for k in NETWORKS.values()
-                                    if type(k).sneak is not NetworkKind.sneak})
-            raise KindError(f"sneak-path inspection takes a graph of network {' or '.join(able)}; "
-                            f"this is a {g.graph.get('network')!r} graph")
-        cfg = CrossbarConfig(on_off=2.5 if opts.on_off is None else opts.on_off,
-                             r_wire=opts.r_wire, sensing=opts.sensing, access=opts.access,
-                             differential=not opts.single_ended)
-        if opts.limit:
-            X, y = X[:opts.limit], y[:opts.limit]
-        return inspect_layer(g, X, y, opts.layer, cfg, solver=opts.solver, timeout=opts.timeout)
+        ``to_dict()`` and ``write_plots(out)``. Kinds with such a layer override this (rf: beside
+        its chains; dw: in drawn switch states); the default refuses, naming the networks that
+        have one."""
+        from . import NETWORKS
+        able = sorted({k.graph_network for k in NETWORKS.values()
+                       if k.graph_network and type(k).sneak is not NetworkKind.sneak})
+        raise KindError(f"sneak-path inspection takes a graph of network {' or '.join(able)}; "
+                        f"this is a {g.graph.get('network')!r} graph")
 
     def design_rules(self, g: nx.DiGraph, lp_ratio: float | None = None,
                      graph_path: str | None = None):

@@ -435,7 +435,6 @@ class DWKind(_DWKinds):
                         progress=opts.progress, executor=opts.executor,
                         scheduler=opts.scheduler, timeout=opts.timeout, crossbar=xbar)
 
-
     def sneak(self, g, X, y, opts):
         """The read-out as a DW-MTJ crossbar in drawn switch states (``spicegen.dw_sneak``)."""
         from spicegen.crossbar import CrossbarConfig

@@ -156,6 +156,19 @@ class RFKind(NetworkKind):
         return cosim.cosim_envelope(g, X, y, window=opts.window, backend=opts.backend,
                                     **chunk, **common)
 
+    def sneak(self, g, X, y, opts):
+        """One layer of the RF graph as a crossbar beside its resonator chains
+        (``spicegen.sneak.inspect_layer``)."""
+        from spicegen.crossbar import CrossbarConfig
+        from spicegen.sneak import inspect_layer
+
+        cfg = CrossbarConfig(on_off=2.5 if opts.on_off is None else opts.on_off,
+                             r_wire=opts.r_wire, sensing=opts.sensing, access=opts.access,
+                             differential=not opts.single_ended)
+        if opts.limit:
+            X, y = X[:opts.limit], y[:opts.limit]
+        return inspect_layer(g, X, y, opts.layer, cfg, solver=opts.solver, timeout=opts.timeout)
+
 
 class MLPKind(NetworkKind):
     name = "mlp"

@@ -232,7 +232,7 @@ def _sneak(sub) -> None:
                          "(rf; a dw graph's own pairs attribute decides, a pairs graph refuses it)")
     sn.add_argument("--limit", type=positive_int,
                     help="only the first N test samples (default: all for rf, 200 for dw: "
-                         "every dw sample is N reads, one factorisation each per arrangement)")
+                         "every dw sample is N reads, each solved in every swept arrangement)")
     sn.add_argument("--seed", type=nonneg_int, default=0,
                     help="seed of the numpy generator drawing a dw graph's switch states "
                          "(default 0; recorded in report.json)")
