@@ -12,6 +12,7 @@ import torch
 from spintronic.models import stno
 
 from spintronic.graph import schema
+from spintronic.graph.progress import progress_bar
 from .compiler import compile_envelope, layer_weights, source_power_scale
 from .backends._ngspice import size_timeout
 from .runner import run_netlist
@@ -132,19 +133,6 @@ def _check_labels(X: np.ndarray, y) -> np.ndarray:
     if len(X) != len(y):
         raise ValueError(f"X has {len(X)} samples but y has {len(y)}")
     return y
-
-
-def progress_bar():
-    """tqdm's class for this front end: a widget in Jupyter, text on stderr elsewhere (a notebook
-    without ipywidgets gets the text bar, without tqdm's warning about it)."""
-    import warnings
-
-    from tqdm import TqdmWarning
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", TqdmWarning)
-        from tqdm.auto import tqdm
-    return tqdm
 
 
 def run_chunks(run_piece, n: int, chunk: int | None, workers: int, backend: str,

@@ -12,9 +12,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from spintronic.graph.progress import progress_bar
+
 from . import checkpoint
 from . import resume as resume_state
 from .datasets import Dataset
+
 CHECKPOINT_FORMAT = checkpoint.FORMAT
 
 
@@ -56,20 +59,6 @@ def accuracy(model: nn.Module, X: np.ndarray, y: np.ndarray, batch: int = 512) -
 def _network_dict(model: nn.Module) -> dict:
     config = getattr(model, "config", None)
     return config.to_dict() if config is not None else {"sizes": list(model.sizes)}
-
-
-def progress_bar():
-    """tqdm's class for this front end: a widget in Jupyter, text on stderr elsewhere. A notebook
-    without ipywidgets gets the text bar; tqdm's warning about that is left out (once per
-    process, at its first import, and about nothing the user asked for)."""
-    import warnings
-
-    from tqdm import TqdmWarning
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", TqdmWarning)
-        from tqdm.auto import tqdm
-    return tqdm
 
 
 def _batch_bar(progress: bool, n_batches: int, epoch: int):
