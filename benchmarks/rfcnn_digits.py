@@ -33,12 +33,18 @@ from spintronic.training.datasets import load  # noqa: E402
 from spintronic.training.trainer import TrainConfig, save_checkpoint, train  # noqa: E402
 
 
-def train_seeds(kind: str, config: RFCNNConfig, data, seeds: int, epochs: int, lr: float):
+def train_seeds(kind: str, config: RFCNNConfig, data, seeds: int, epochs: int, lr: float,
+                save: str | None = None):
+    """Train every seed; ``save``: write seed 0's checkpoint there as soon as it is trained, so
+    that `spicegen export` / `cosim` can start while the other seeds train."""
     out = []
     for seed in range(seeds):
         model = make_model(kind, config.sizes, seed, config)
         result = train(model, data, TrainConfig(epochs=epochs, lr=lr, seed=seed,
                                                 patience=epochs))
+        if save and seed == 0:
+            save_checkpoint(model, save, TrainConfig(epochs=epochs, lr=lr), result, data.name,
+                            getattr(data, "source", None))   # export/cosim find the pooling
         first = (model(torch.as_tensor(data.X_test[:100])).argmax(1).numpy()
                  == data.y_test[:100]).mean()
         out.append((model, result, first))
@@ -105,6 +111,8 @@ def main() -> None:
                     help="rfcnn: two resonators of opposite orientation per tap")
     ap.add_argument("--readout-lines", type=int, default=1, metavar="G",
                     help="rfcnn: read-out lines reusing hidden/G channels (default 1)")
+    ap.add_argument("--readout-lp-ratio", type=float, metavar="FRACTION",
+                    help="rfcnn: the read-out chains' low-pass corner, a fraction of f_r")
     ap.add_argument("--lr", type=float, default=0.03, help="rfcnn learning rate")
     ap.add_argument("--cnn-lr", type=float, default=0.01)
     ap.add_argument("--cosim-limit", type=int, help="co-simulate only the first N test samples")
@@ -132,15 +140,13 @@ def main() -> None:
     for arrangement in args.arrangements:
         config = RFCNNConfig(sizes=sizes, arrangement=arrangement, bias_start=args.bias_start,
                              differential=args.differential, readout_lines=args.readout_lines,
-                             **shape)
+                             readout_lp_ratio=args.readout_lp_ratio, **shape)
         print(f"rfcnn {arrangement}{' differential' if args.differential else ''}, "
               f"{args.readout_lines} read-out line(s): conv chains start at {config.start_fraction:.2f} of the amplifier window", flush=True)
-        runs, acc = train_seeds("rfcnn", config, data, args.seeds, args.epochs, args.lr)
-        if args.save:      # the seed-0 network, for `spicegen export` / `cosim` later
+        if args.save:      # the seed-0 network, for `spicegen export` / `cosim`
             os.makedirs(args.save, exist_ok=True)
-            save_checkpoint(runs[0][0], os.path.join(args.save, f"rfcnn_{arrangement}.pt"),
-                            TrainConfig(epochs=args.epochs, lr=args.lr), runs[0][1], data.name,
-                            getattr(data, "source", None))   # export/cosim find the pooling
+        runs, acc = train_seeds("rfcnn", config, data, args.seeds, args.epochs, args.lr,
+                                args.save and os.path.join(args.save, f"rfcnn_{arrangement}.pt"))
         start = time.perf_counter()
         hw = hardware(runs[0][0], data, args.cosim_limit, args.workers, args.rf_crosstalk)
         summary.append((arrangement, acc, runs[0][2], hw, time.perf_counter() - start))

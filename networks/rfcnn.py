@@ -120,6 +120,12 @@ class RFCNNConfig(DictConfig):
     # channels 1.26 linewidths apart on 0.02-0.12 GHz fail the design rules; 4 lines of 36 are
     # ~5.2 apart)
     readout_lines: int = 1
+    # the read-out chains' low-pass corner, a fraction of f_r (None: resonator.lp_ratio, as the
+    # conv chains): channels s linewidths apart beat through it at |H| = 1 / (1 + (s alpha /
+    # corner)^2), so a dense read-out (28x28 Fashion-MNIST, 169 channels a line 1.07 linewidths
+    # apart) holds the design rules at 0.002 (|H| 0.034) where 0.01 fails (0.47), at 5x the
+    # settling time
+    readout_lp_ratio: float | None = None
     stno: STNOParams = STNOParams()
     resonator: ResonatorParams = ResonatorParams()
 
@@ -143,6 +149,10 @@ class RFCNNConfig(DictConfig):
         if isinstance(G, bool) or not isinstance(G, int) or G < 1 or self.sizes[1] % G:
             raise ValueError(f"readout_lines must be a divisor of the {self.sizes[1]} conv STNOs "
                              f"(e.g. the {self.filters} filters), got {G!r}")
+        lp = self.readout_lp_ratio
+        if lp is not None and not (isinstance(lp, (int, float)) and 0 < lp < 0.5):
+            raise ValueError(f"readout_lp_ratio must be within (0, 0.5) (a fraction of f_r below "
+                             f"the carrier), got {lp!r}")
         if self.readout_scale is None:
             object.__setattr__(self, "readout_scale", 1e4 if G == 1 else 3e4)
         for name in ("p_max", "g_m", "readout_scale", "hidden_attenuation"):
@@ -156,6 +166,8 @@ class RFCNNConfig(DictConfig):
         d = super().to_dict()
         if self.readout_lines == 1:     # absent: one read-out line (checkpoints written before)
             del d["readout_lines"]
+        if self.readout_lp_ratio is None:   # absent: the conv chains' corner (likewise)
+            del d["readout_lp_ratio"]
         return d
 
     def check_plan(self) -> tuple[float, float]:
@@ -382,6 +394,10 @@ class _ConvKind(NetworkKind):
                            help="rfcnn: read-out lines reusing hidden/G channels, STNO j on line "
                                 "j // (hidden/G), a class's G chains in series (default 1; G "
                                 "must divide the conv STNOs, e.g. G = --filters)")
+        group.add_argument("--readout-lp-ratio", type=float, metavar="FRACTION",
+                           help="rfcnn: the read-out chains' low-pass corner as a fraction of f_r "
+                                "(default: the resonators' 0.01); below the read-out channel "
+                                "spacing x alpha, so beat notes do not reach the outputs")
         group.add_argument("--allow-overlap", action="store_true",
                            help="rfcnn: warn, not refuse, when two channels of a line are "
                                 "within a linewidth")
@@ -402,7 +418,8 @@ class _ConvKind(NetworkKind):
                              f_max=args.line_f_max, readout_f_max=args.readout_f_max,
                              bias_start=getattr(args, "bias_start", None),
                              differential=bool(getattr(args, "differential", False)),
-                             readout_lines=getattr(args, "readout_lines", 1))
+                             readout_lines=getattr(args, "readout_lines", 1),
+                             readout_lp_ratio=getattr(args, "readout_lp_ratio", None))
         return {"sizes": sizes, "config": config}
 
     def make_model(self, sizes, seed=0, config=None):

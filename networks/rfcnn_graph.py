@@ -89,6 +89,8 @@ def add_readout(g: nx.DiGraph, net, res_common: dict) -> None:
     line reusing the same H channels."""
     c = net.config
     classes, G, H = c.sizes[2], c.readout_lines, c.per_readout_line
+    if c.readout_lp_ratio is not None:
+        res_common = {**res_common, "lp_ratio": float(c.readout_lp_ratio)}
     out_bias = net.readout.bias.double().tolist()
     serve = net.readout.serve.double().tolist()
     if G > 1:
