@@ -4,6 +4,9 @@
     .venv/bin/python benchmarks/rfcnn_digits.py --seeds 5 --epochs 60 --rf-crosstalk
     .venv/bin/python benchmarks/rfcnn_digits.py --data mnist:/usr/share/datasets/fashion-mnist \
         --pool 2 --kernel 4 --stride 2 --seeds 1 --epochs 5 --arrangements reuse   # Fashion 14x14
+    .venv/bin/python benchmarks/rfcnn_digits.py --data mnist:/usr/share/datasets/fashion-mnist \
+        --kernel 4 --stride 2 --seeds 5 --epochs 10 --arrangements reuse --differential \
+        --readout-lines 4 --readout-lp-ratio 0.002 --cosim-limit 100 --save out/f28  # 28x28
 
 For each arrangement (shared-line, reuse): test accuracy over seeds, seconds per epoch, the
 frequency plan (channel spacing in linewidths, the plan's and the trained network's worst

@@ -257,9 +257,18 @@ def test_timeout_kills_ngspice_and_removes_the_temp_folder(fake_ngspice, tmp_pat
     _, tmp = fake_ngspice(SLOW)
     pidfile = tmp_path / "pid"
     monkeypatch.setenv("FAKE_PIDFILE", str(pidfile))
-    with pytest.raises(SpiceError, match="timed out after 0.5 s"):
+    with pytest.raises(SpiceError, match="timed out after 0.5 s \\(--timeout SECONDS to allow "
+                                         "longer; from Python timeout=..."):
         run_netlist(RC, timeout=0.5)
     assert leftovers(tmp) == [] and not alive(int(pidfile.read_text()))
+
+
+def test_a_timeout_quotes_ngspices_last_lines_without_its_progress_lines():
+    from spicegen.backends import _ngspice
+    lines = ["Circuit: rfcnn", *[f"   Reference value :  {k}e-06" for k in range(50)],
+             "Warning: singular matrix", "   Reference value :  9e-06"]
+    assert _ngspice.log_tail(lines).splitlines() == ["Circuit: rfcnn", "Warning: singular matrix"]
+    assert _ngspice.log_tail([f"line {k}" for k in range(30)], 3) == "line 27\nline 28\nline 29"
 
 
 # the child restores Python's Ctrl-C handler: a parent started in the background (nohup, `&`, some

@@ -182,10 +182,19 @@ def check_points(netlist: str, limits: Limits) -> None:
 # the largest deck a run may hand to ngspice: a 784-128-10 RF envelope deck is about 5 MB, so this
 # only stops a graph whose sizes would make ngspice parse for hours
 MAX_NETLIST_BYTES = 256 * 1024 ** 2
-# seconds per (time point x circuit line), from the slowest decks measured on 2 cores (carrier-level
-# rf decks, ~5e-7 s) times a safety factor of 4; plus a fixed start-up allowance
-SECONDS_PER_POINT_LINE = 2e-6
+# seconds per (time point x circuit line): the slowest decks measured on 2 busy cores, envelope
+# decks of the 28x28 rfcnn (45 images, 28k resonators as VCCS cards: over 8e-6 s; carrier-level rf
+# decks ~5e-7 s), times a safety factor of 5; plus a fixed start-up allowance. It only stops hangs.
+SECONDS_PER_POINT_LINE = 4e-5
 TIMEOUT_FLOOR = 60.0
+# what to say a run may do instead, from the command line and from Python
+TIMEOUT_HINT = "--timeout SECONDS to allow longer; from Python timeout=..., None for no limit"
+
+
+def log_tail(lines: list[str], n: int = 20) -> str:
+    """The last ``n`` lines of ngspice's output worth quoting in an error: without its transient
+    progress lines (``Reference value : ...``), which say nothing about what went wrong."""
+    return "\n".join([line for line in lines if "Reference value" not in line][-n:])
 
 
 def check_size(netlist: str) -> None:

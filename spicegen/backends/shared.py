@@ -141,8 +141,8 @@ def _run_shared(ng, netlist: str, timeout: float | None) -> SimResult:
         if not finished:
             lib.ngSpice_Command(b"bg_halt")
             ng.finished.wait(10.0)
-            raise SpiceError(f"ngspice timed out after {timeout:g} s (pass timeout=... to allow "
-                             f"longer, None for no limit)", "\n".join(ng.lines[-20:]), netlist)
+            raise SpiceError(f"ngspice timed out after {timeout:g} s ({_ngspice.TIMEOUT_HINT})",
+                             _ngspice.log_tail(ng.lines), netlist)
         log = "\n".join(ng.lines)
         warnings = _ngspice.classify(log, netlist, 0)
         analyses = _shared_analyses(ng)

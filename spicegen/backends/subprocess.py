@@ -84,8 +84,9 @@ class SubprocessNgspice(Backend):
                 signals.kill_group(proc)
             log = _read_log(out_path) + "\n" + _read_log(err_path)
             if stopped == "timeout":
-                raise SpiceError(f"ngspice timed out after {timeout:g} s (pass timeout=... to "
-                                 f"allow longer, None for no limit)", log[-2000:], netlist)
+                raise SpiceError(f"ngspice timed out after {timeout:g} s "
+                                 f"({_ngspice.TIMEOUT_HINT})",
+                                 _ngspice.log_tail(log.splitlines(), 40)[-2000:], netlist)
             if stopped == "raw" or _size(raw) > limits.max_raw_bytes:
                 raise SpiceError(
                     f"ngspice's raw output exceeded max_raw_bytes={limits.max_raw_bytes:,.0f} "
