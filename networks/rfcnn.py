@@ -149,10 +149,11 @@ class RFCNNConfig(DictConfig):
         if isinstance(G, bool) or not isinstance(G, int) or G < 1 or self.sizes[1] % G:
             raise ValueError(f"readout_lines must be a divisor of the {self.sizes[1]} conv STNOs "
                              f"(e.g. the {self.filters} filters), got {G!r}")
-        lp = self.readout_lp_ratio
-        if lp is not None and not (isinstance(lp, (int, float)) and 0 < lp < 0.5):
+        try:        # the resonators' own check of lp_ratio, named after this field
+            self.readout_resonator
+        except ValueError as err:
             raise ValueError(f"readout_lp_ratio must be within (0, 0.5) (a fraction of f_r below "
-                             f"the carrier), got {lp!r}")
+                             f"the carrier), got {self.readout_lp_ratio!r}") from err
         if self.readout_scale is None:
             object.__setattr__(self, "readout_scale", 1e4 if G == 1 else 3e4)
         for name in ("p_max", "g_m", "readout_scale", "hidden_attenuation"):
@@ -180,6 +181,12 @@ class RFCNNConfig(DictConfig):
                               "per conv STNO)" if self.readout_lines == 1 else f"each of the "
                               f"{self.readout_lines} read-out lines (one channel per conv STNO "
                               f"of the line)", allow))
+
+    @property
+    def readout_resonator(self) -> ResonatorParams:
+        """The read-out chains' resonators: the conv chains' with their own corner, if set."""
+        lp = self.readout_lp_ratio
+        return self.resonator if lp is None else self.resonator.replace(lp_ratio=lp)
 
     @property
     def start_fraction(self) -> float:

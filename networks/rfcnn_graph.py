@@ -79,18 +79,17 @@ def rfcnn_graph(net) -> nx.DiGraph:
                            **{**dataclasses.asdict(c.stno), "f0": float(net.neuron_f0[j])})
                 g.add_edge(prev, amp, link="dc")
                 g.add_edge(amp, osc, link="dc")
-        add_readout(g, net, res_common)
+        add_readout(g, net)
     schema.validate(g)
     return g
 
 
-def add_readout(g: nx.DiGraph, net, res_common: dict) -> None:
+def add_readout(g: nx.DiGraph, net) -> None:
     """Layer 2: the dense read-out chains on one line (as the RF network's layer) or on G, every
     line reusing the same H channels."""
     c = net.config
     classes, G, H = c.sizes[2], c.readout_lines, c.per_readout_line
-    if c.readout_lp_ratio is not None:
-        res_common = {**res_common, "lp_ratio": float(c.readout_lp_ratio)}
+    readout_common = dataclasses.asdict(c.readout_resonator)
     out_bias = net.readout.bias.double().tolist()
     serve = net.readout.serve.double().tolist()
     if G > 1:
@@ -98,7 +97,7 @@ def add_readout(g: nx.DiGraph, net, res_common: dict) -> None:
     for line_g, layer in enumerate(net.readout_layers):
         first = line_g * classes
         ends = add_chains(g, 2, [f"L1.stno{line_g * H + k}" for k in range(H)],
-                          layer.resonance_frequencies().double().tolist(), res_common,
+                          layer.resonance_frequencies().double().tolist(), readout_common,
                           line="L2.line" if G == 1 else f"L2.line{line_g}", first_chain=first)
         for cls, end in enumerate(ends):
             for k in range(H):
