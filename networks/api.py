@@ -252,6 +252,8 @@ def cosimulate(graph, X, y, *, fidelity: str = "envelope", window: float = 200e-
     if fidelity == "envelope":      # what the envelope run cannot see, said before it runs
         for message in rules.warnings:
             warnings.warn(message, DesignRuleWarning, stacklevel=2)
+    for message in k.cosim_notes(g, X, opts):
+        warnings.warn(message, stacklevel=2)
     result = k.cosim(g, X, y, opts)
     result.design_rules = rules
     return result

@@ -168,6 +168,11 @@ class NetworkKind:
     def cosim(self, g: nx.DiGraph, X: np.ndarray, y: np.ndarray, opts: CosimOptions):
         raise self._no_devices()
 
+    def cosim_notes(self, g: nx.DiGraph, X: np.ndarray, opts: CosimOptions) -> list[str]:
+        """What a co-simulation of X at ``opts`` is predicted to miss, said before it runs (one
+        line each; rfcnn: STNOs that do not settle within the window)."""
+        return []
+
     def default_cosim_limit(self, opts: CosimOptions) -> int | None:
         """How many test samples a co-simulation takes when the user does not say (None: all)."""
         return None

@@ -479,6 +479,11 @@ class RFCNNKind(_ConvKind):
             raise ValueError("rfcnn networks compile at envelope fidelity; drop --fidelity rf")
         return compile_rfcnn(g, X, window=opts.window, title=title)
 
+    def cosim_notes(self, g, X, opts: CosimOptions):
+        from spicegen.rfcnn_settling import CHUNK, settling_notes
+        return settling_notes(g, X, opts.window, opts.chunk or CHUNK) \
+            if opts.fidelity == "envelope" else []
+
     def cosim(self, g, X, y, opts: CosimOptions):
         from spicegen.rfcnn_netlist import cosim_rfcnn
         if opts.fidelity != "envelope":
