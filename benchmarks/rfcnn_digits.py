@@ -61,7 +61,7 @@ def train_seeds(kind: str, config: RFCNNConfig, data, seeds: int, epochs: int, l
     return out, acc
 
 
-def hardware(model, data, limit, workers: int, rf: bool) -> dict:
+def hardware(model, data, limit, workers: int, rf: bool, window: float) -> dict:
     kind = get_kind("rfcnn")
     g = kind.to_graph(model)
     kind.check_graph(g)
@@ -83,9 +83,10 @@ def hardware(model, data, limit, workers: int, rf: bool) -> dict:
               f"{100 * xt['rf_error_of_max']:.2f} % of the largest entry, {xt['seconds']:.1f} s")
         print("  " + "\n  ".join(xt["result"].report().splitlines()[-6:]))
     X, y = data.X_test[:limit], data.y_test[:limit]
-    res = cosim_rfcnn(g, X, y, workers=workers)
+    res = cosim_rfcnn(g, X, y, window=window, workers=workers)
     rep = res.report()
-    print(f"  co-simulation of {rep['samples']} test samples: {rep['seconds']:.1f} s "
+    print(f"  co-simulation of {rep['samples']} test samples, {window * 1e9:.0f} ns each: "
+          f"{rep['seconds']:.1f} s "
           f"({rep['ngspice_runs']} ngspice runs, {workers} workers); surrogate "
           f"{100 * rep['surrogate_accuracy']:.2f} %, circuit {100 * rep['circuit_accuracy']:.2f} "
           f"%, argmax agreement {100 * rep['argmax_agreement']:.2f} %, max error layer 1 "
@@ -120,6 +121,9 @@ def main() -> None:
     ap.add_argument("--cnn-lr", type=float, default=0.01)
     ap.add_argument("--cosim-limit", type=int, help="co-simulate only the first N test samples")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--window", type=float, default=200e-9,
+                    help="co-simulation: seconds each sample plays (benchmarks/rfcnn_window.py "
+                         "finds the one a network needs)")
     ap.add_argument("--save", metavar="DIR", help="write each plan's seed-0 rfcnn checkpoint here")
     ap.add_argument("--rf-crosstalk", action="store_true",
                     help="also one chain's resonators at carrier level (seconds per plan)")
@@ -151,7 +155,8 @@ def main() -> None:
         runs, acc = train_seeds("rfcnn", config, data, args.seeds, args.epochs, args.lr,
                                 args.save and os.path.join(args.save, f"rfcnn_{arrangement}.pt"))
         start = time.perf_counter()
-        hw = hardware(runs[0][0], data, args.cosim_limit, args.workers, args.rf_crosstalk)
+        hw = hardware(runs[0][0], data, args.cosim_limit, args.workers, args.rf_crosstalk,
+                      args.window)
         summary.append((arrangement, acc, runs[0][2], hw, time.perf_counter() - start))
     print("\nsummary (mean +- std over seeds; hardware figures of seed 0):")
     print(f"  cnn          {cnn_acc.mean():.2f} +- {cnn_acc.std():.2f} %")
