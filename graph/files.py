@@ -216,7 +216,16 @@ class OutputLock:
 def output_folder(path: str | os.PathLike) -> Iterator[str]:
     """Create the run folder ``path``, hold it for the ``with`` block, and yield it as a str.
 
-    Raises :class:`FolderBusyError` (a ValueError) naming the other run when one holds it.
+    Raises :class:`FolderBusyError` (a ValueError) naming the other run when one holds it. A
+    folder this run created is removed again when the run fails or is interrupted before writing
+    anything into it (only then: whatever was written stays).
     """
-    with OutputLock(path) as lock:
-        yield lock.folder
+    created, done = not os.path.exists(path), False
+    try:
+        with OutputLock(path) as lock:
+            yield lock.folder
+        done = True
+    finally:
+        if created and not done:
+            with contextlib.suppress(OSError):     # not empty, or already gone
+                os.rmdir(path)

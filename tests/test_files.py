@@ -144,9 +144,23 @@ def test_lock_is_released_on_exception_and_interrupt(tmp_path, exc):
         with output_folder(folder):
             assert (folder / LOCK_NAME).exists()
             raise exc()
-    assert _listing(folder) == []
+    assert not folder.exists() and folder.parent.exists()  # the run's own empty folder is gone
     with output_folder(folder):
         pass
+    assert _listing(folder) == []                           # a run that ends keeps its folder
+
+
+@pytest.mark.parametrize("exc", [KeyboardInterrupt, RuntimeError])
+def test_a_failed_run_keeps_a_folder_it_wrote_into_or_did_not_create(tmp_path, exc):
+    written, existing = tmp_path / "written", tmp_path / "existing"
+    existing.mkdir()
+    for folder in (written, existing):
+        with pytest.raises(exc):
+            with output_folder(folder) as path:
+                if folder == written:
+                    atomic_write_text(os.path.join(path, "part.txt"), "kept")
+                raise exc()
+    assert _listing(written) == ["part.txt"] and _listing(existing) == []
 
 
 def test_same_process_twice_is_refused_naming_itself(tmp_path):
