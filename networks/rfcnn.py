@@ -27,11 +27,10 @@ frequency on its line, the Lorentzian tails included):
   layout for all positions); a tap over padding has no source on its line. The layer is then an
   exact convolution whose kernel includes the crosstalk.
 
-Graph: one node per input source (``reuse``: per fan-out copy), rf line, resonator (with its
-``filter``, ``tap``, ``orientation``, shared ``detuning`` and the frequency ``f_serve`` it serves;
-differential: a tap's + resonator then its - one, graph attribute ``differential`` 1), amplifier,
-STNO and read-out. Netlist, read-back and co-simulation: ``spicegen.rfcnn_netlist``; crosstalk figures,
-one line at carrier level and the sequential arrangement: ``spicegen.rfcnn_analysis``.
+Graph (``networks.rfcnn_graph``): every source, line, resonator (filter, tap, orientation, shared
+detuning, served frequency), amplifier, STNO and read-out. Netlist and co-simulation:
+``spicegen.rfcnn_netlist`` (window settling: ``rfcnn_settling``); crosstalk figures, one line at
+carrier level and the sequential arrangement: ``spicegen.rfcnn_analysis``.
 """
 from __future__ import annotations
 
@@ -53,6 +52,7 @@ from spicegen.rfcnn_netlist import ARRANGEMENTS, conv_side, patch_index
 from . import register_network
 from .base import CosimOptions, NetworkKind
 from .rfcnn_graph import rfcnn_graph
+
 
 def check_spacing(freqs, alpha: float, what: str, allow: bool) -> float:
     """Smallest spacing (linewidths) between channels of one line; two channels within one
