@@ -127,7 +127,7 @@ def main() -> None:
     data = graph_data(args, g)
     predict(g, data.X_test, data.y_test, sorted(args.windows))
     X, y = data.X_test[:args.limit], data.y_test[:args.limit]
-    if args.step_samples:
+    if args.step_samples and args.limit:
         step_control(g, X[:args.step_samples], min(args.windows))
     rows = sweep(g, X, y, sorted(args.windows), args.workers) if args.limit else []
     if args.plot and rows:

@@ -25,7 +25,8 @@ import numpy as np
 from . import NETWORKS, get_kind, kind_for_graph
 
 __all__ = ["kinds", "load_data", "train", "save_checkpoint", "load_checkpoint", "to_graph",
-           "save_graph", "load_graph", "compile", "cosimulate", "DesignRuleWarning"]
+           "save_graph", "load_graph", "compile", "cosimulate", "DesignRuleWarning",
+           "CosimWarning"]
 
 # dests a caller does not pass as options: the API's own arguments stand for them
 _TRAIN_FIXED = {"data", "pool", "binarise", "train_limit", "model", "out", "resume", "quiet",
@@ -36,6 +37,11 @@ _COSIM_FIXED = {"graph", "data", "limit", "out", "quiet", "func", "command"}
 class DesignRuleWarning(UserWarning):
     """A layer where the envelope co-simulation cannot see what the circuit does (beat notes):
     measure it at rf fidelity (``spicegen crosstalk``)."""
+
+
+class CosimWarning(UserWarning):
+    """What a co-simulation is predicted to miss, said before it runs (rfcnn: STNOs that do not
+    settle within the window, with a window that does)."""
 
 
 def kinds() -> dict[str, str]:
@@ -238,7 +244,8 @@ def cosimulate(graph, X, y, *, fidelity: str = "envelope", window: float = 200e-
 
     A layer that breaks the envelope model's design rules (channels so close that beat notes
     pass the read-out) is a ``DesignRuleWarning`` at envelope fidelity; ``result.design_rules``
-    holds every layer's figures (``.text()``, ``.to_dict()``)."""
+    holds every layer's figures (``.text()``, ``.to_dict()``). What the kind predicts the run
+    will miss (rfcnn: a window too short for its STNOs to settle) is a ``CosimWarning``."""
     g = _graph(graph)
     k = kind_for_graph(g)
     k.check_graph(g)
@@ -253,7 +260,7 @@ def cosimulate(graph, X, y, *, fidelity: str = "envelope", window: float = 200e-
         for message in rules.warnings:
             warnings.warn(message, DesignRuleWarning, stacklevel=2)
     for message in k.cosim_notes(g, X, opts):
-        warnings.warn(message, stacklevel=2)
+        warnings.warn(message.removeprefix("warning: "), CosimWarning, stacklevel=2)
     result = k.cosim(g, X, y, opts)
     result.design_rules = rules
     return result

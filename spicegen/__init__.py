@@ -11,7 +11,7 @@ from .runner import BACKENDS, SimResult, run_netlist, run_many
 #: names re-exported lazily from spintronic.networks.api (none may be a submodule's name: an
 #: imported submodule would shadow it)
 API = ("kinds", "load_data", "train", "save_checkpoint", "load_checkpoint", "to_graph",
-       "save_graph", "load_graph", "compile", "cosimulate", "DesignRuleWarning")
+       "save_graph", "load_graph", "compile", "cosimulate", "DesignRuleWarning", "CosimWarning")
 
 __all__ = ["SpiceError", "SimResult", "run_netlist", "run_many", "BACKENDS", *API]
 

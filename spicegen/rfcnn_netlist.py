@@ -471,6 +471,8 @@ def cosim_rfcnn(g: nx.DiGraph, X: np.ndarray, y: np.ndarray, window: float = 200
     schema.validate(g)
     check_rfcnn(g)
 
+    # the runs' length, as run_chunks takes it: the prediction restarts where the deck does
+    chunk = chunk or int(np.ceil(len(X) / max(1, workers)))
     run_piece = windowed_piece(compile_rfcnn, g, X, window, backend, timeout)
     circuit, waveforms, runs = run_chunks(run_piece, len(X), chunk, workers, backend, progress,
                                           executor, scheduler)

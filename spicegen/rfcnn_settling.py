@@ -18,8 +18,10 @@ import dataclasses
 import numpy as np
 import torch
 
+from spintronic.graph import schema
 from spintronic.models import stno
 
+from .compiler import check_stimulus
 from .cosim import REPORT_SECTIONS, CosimResult
 from .rfcnn_netlist import (CHUNK, P_INIT, RISE, conv_voltages, graph_forward, readout_matrix,
                             stno_drive)
@@ -33,6 +35,7 @@ def windowed_forward(g, X: np.ndarray, window: float, rise: float = RISE, p_init
     """Both layers' chain voltages (V) the envelope deck reads at the end of each window: samples
     played one after another in runs of ``chunk`` (each run starting at power ``p_init``), each
     after a ``rise`` ramp from the previous one, taken as a step at the ramp's middle."""
+    X = check_stimulus(X, schema.layer_sizes(g)[0], window, rise)   # the deck's own refusals
     v1 = conv_voltages(g, X)
     hidden = np.zeros_like(v1)
     chunk = chunk or len(X)
@@ -76,6 +79,9 @@ def window_needed(g, X: np.ndarray, window: float, chunk: int | None = CHUNK,
 
 def settling_notes(g, X: np.ndarray, window: float, chunk: int | None = CHUNK) -> list[str]:
     """A warning before the run when the window is too short for the target agreement."""
+    if len(X) == 0:
+        return []
+    X = check_stimulus(X, schema.layer_sizes(g)[0], window, RISE)
     steady = graph_forward(g, X)
     now = settling(g, X, window, chunk, steady)
     if now["agreement"] >= TARGET:
@@ -93,11 +99,13 @@ def settling_notes(g, X: np.ndarray, window: float, chunk: int | None = CHUNK) -
 class RFCNNCosimResult(CosimResult):
     """An rfcnn co-simulation, with what the power equation predicts ngspice reads (``settled``,
     ``windowed_forward``) at its ``window``."""
-    settled: list = None
+    settled: list | None = None
     window: float = 0.0
 
     def report(self) -> dict:
         rep = super().report()
+        if self.settled is None:
+            return rep
         gap = np.abs(self.circuit[-1] - self.settled[-1])
         rep["settling"] = {
             "window_s": self.window,

@@ -172,9 +172,9 @@ def cmd_cosim(args: argparse.Namespace) -> int:
     # an rf-fidelity run simulates the beat notes itself: rows only, no warning
     rules = design_rules(kind, g, graph_path=args.graph, lp_ratio=opts.lp_ratio, summary=True,
                          warn=opts.fidelity == "envelope")
-    for line in kind.cosim_notes(g, X, opts):
-        print(line, file=sys.stderr)
-    with output_folder(args.out) as out:
+    with output_folder(args.out) as out:     # a busy folder is refused before the notes' work
+        for line in kind.cosim_notes(g, X, opts):
+            print(line, file=sys.stderr)
         result = kind.cosim(g, X, y, opts)
         rep = result.report()
         print(format_report(rep))
