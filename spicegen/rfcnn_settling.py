@@ -30,15 +30,23 @@ TARGET = 0.99           # the co-simulation target: argmax agreement with the su
 LONGEST = 64            # windows tried up to this many times the one asked for
 
 
+def checked_runs(g, X: np.ndarray, window: float, rise: float, chunk: int | None) -> np.ndarray:
+    """X refused as the deck refuses it (``check_stimulus``), run by run of ``chunk`` samples:
+    its size limits are those of one netlist, not of the whole test set."""
+    n_in, step = schema.layer_sizes(g)[0], chunk or max(1, len(X))
+    runs = [check_stimulus(X[i:i + step], n_in, window, rise) for i in range(0, len(X), step)]
+    return np.concatenate(runs) if runs else check_stimulus(X, n_in, window, rise)
+
+
 def windowed_forward(g, X: np.ndarray, window: float, rise: float = RISE, p_init: float = P_INIT,
                      chunk: int | None = CHUNK) -> list[np.ndarray]:
     """Both layers' chain voltages (V) the envelope deck reads at the end of each window: samples
     played one after another in runs of ``chunk`` (each run starting at power ``p_init``), each
     after a ``rise`` ramp from the previous one, taken as a step at the ramp's middle."""
-    X = check_stimulus(X, schema.layer_sizes(g)[0], window, rise)   # the deck's own refusals
+    X = checked_runs(g, X, window, rise, chunk)
+    chunk = chunk or len(X)
     v1 = conv_voltages(g, X)
     hidden = np.zeros_like(v1)
-    chunk = chunk or len(X)
     for js, current, prm in stno_drive(g, v1):
         p = torch.zeros(len(js), dtype=torch.float64)
         for k in range(len(X)):
@@ -81,7 +89,7 @@ def settling_notes(g, X: np.ndarray, window: float, chunk: int | None = CHUNK) -
     """A warning before the run when the window is too short for the target agreement."""
     if len(X) == 0:
         return []
-    X = check_stimulus(X, schema.layer_sizes(g)[0], window, RISE)
+    X = checked_runs(g, X, window, RISE, chunk)
     steady = graph_forward(g, X)
     now = settling(g, X, window, chunk, steady)
     if now["agreement"] >= TARGET:

@@ -87,6 +87,17 @@ def test_bad_stimulus_and_windows_get_the_decks_own_message(graph, digits):
     assert rs.settling_notes(graph, X[:0], 200e-9) == []
 
 
+def test_the_size_limits_are_those_of_one_run_not_of_the_whole_set(graph, digits, monkeypatch):
+    from spintronic.graph import schema
+    from spicegen.compiler import CompileError
+    monkeypatch.setattr(schema, "MAX_INPUT_LEVELS", 64 * 5)     # one deck: 5 samples at most
+    X = digits.X_test[:12]
+    assert rs.windowed_forward(graph, X, 200e-9, chunk=4)[1].shape == (12, 10)
+    assert rs.settling_notes(graph, X, 200e-9, chunk=4) == []
+    with pytest.raises(CompileError, match="input levels in one netlist"):
+        rs.windowed_forward(graph, X, 200e-9, chunk=6)
+
+
 def test_a_short_window_is_warned_with_one_that_is_long_enough(graph, digits):
     X = digits.X_test[:40]
     assert rs.settling_notes(graph, X, 200e-9) == []
