@@ -67,19 +67,12 @@ def sweep(g, X, y, windows, workers: int) -> list[dict]:
 def step_control(g, X, window: float) -> None:
     """One chunk at the deck's reltol and at 1/100 of it: read-out difference and ngspice time."""
     out, seconds = [], []
-    base = rfcnn_netlist.RELTOL
-    for reltol in (base, base / 100):
-        rfcnn_netlist.RELTOL = reltol      # read when the deck is compiled
-        try:
-            text = rfcnn_netlist.compile_rfcnn(g, X, window=window).text
-        finally:
-            rfcnn_netlist.RELTOL = base
+    for reltol in (rfcnn_netlist.RELTOL, rfcnn_netlist.RELTOL / 100):
+        net = rfcnn_netlist.compile_rfcnn(g, X, window=window, reltol=reltol)
         start = time.perf_counter()
-        res = run_netlist(text, "subprocess", timeout=3600)
+        res = run_netlist(net.text, "subprocess", timeout=3600)
         seconds.append(time.perf_counter() - start)
-        ends = (np.arange(len(X)) + 1) * window
-        out.append(np.stack([np.interp(ends, res.scale, res[f"v(c2_{j})"])
-                             for j in range(schema.layer_sizes(g)[-1])]))
+        out.append(np.stack([np.interp(net.read_times, res.scale, res[v]) for v in net.outputs]))
     print(f"step control, {len(X)} samples at {window * 1e9:.0f} ns: reltol "
           f"{rfcnn_netlist.RELTOL:g} vs {rfcnn_netlist.RELTOL / 100:g}: read-out differs by "
           f"{1e6 * np.abs(out[0] - out[1]).max():.3f} uV at most; ngspice {seconds[0]:.1f} s vs "

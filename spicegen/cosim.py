@@ -135,6 +135,15 @@ def _check_labels(X: np.ndarray, y) -> np.ndarray:
     return y
 
 
+def run_length(n: int, chunk: int | None, workers: int) -> int:
+    """Samples per ngspice run: ``chunk``, or (None, 0) the n samples split evenly over the
+    workers."""
+    chunk = chunk or int(np.ceil(n / max(1, workers)))
+    if chunk < 1:
+        raise ValueError(f"chunk must be >= 1 samples per run, got {chunk}")
+    return chunk
+
+
 def run_chunks(run_piece, n: int, chunk: int | None, workers: int, backend: str,
                progress: bool, executor: str = "threads", scheduler: str | None = None
                ) -> tuple[list[np.ndarray], dict, int]:
@@ -144,9 +153,7 @@ def run_chunks(run_piece, n: int, chunk: int | None, workers: int, backend: str,
     result because a remote worker cannot fill a caller's dict."""
     from .executors import get_executor
 
-    chunk = chunk or int(np.ceil(n / max(1, workers)))
-    if chunk < 1:
-        raise ValueError(f"chunk must be >= 1 samples per run, got {chunk}")
+    chunk = run_length(n, chunk, workers)
     pieces = [slice(i, min(i + chunk, n)) for i in range(0, n, chunk)]
     bar = None
     if progress:

@@ -395,7 +395,8 @@ CHUNK = 45                     # samples per ngspice run (each run starts from P
 
 
 def compile_rfcnn(g: nx.DiGraph, X: np.ndarray, window: float = 200e-9, rise: float = RISE,
-                  p_init: float = P_INIT, title: str = "", checked: bool = False) -> Netlist:
+                  p_init: float = P_INIT, title: str = "", checked: bool = False,
+                  reltol: float = RELTOL) -> Netlist:
     """Envelope netlist that plays the samples X (n, pixels) one after another, each for
     ``window`` seconds, and reads both layers' chains at the end of each window."""
     if not checked:
@@ -409,7 +410,7 @@ def compile_rfcnn(g: nx.DiGraph, X: np.ndarray, window: float = 200e-9, rise: fl
              _comment(f"{s['filters']} filters {s['kernel']}x{s['kernel']} stride {s['stride']} "
                       f"padding {s['padding']}, {s['arrangement']}; sizes "
                       f"{','.join(map(str, sizes))}, {n} samples, window {window:g} s"),
-             Options(reltol=RELTOL, vntol=1e-12, abstol=1e-15).render()]
+             Options(reltol=reltol, vntol=1e-12, abstol=1e-15).render()]
     first_stno = next(a for _, a in g.nodes(data=True) if a["kind"] == "stno")
     lines.append(stno.spice_subckt(schema.stno_params(first_stno), "envelope"))
     times = np.empty(2 * n)
@@ -462,7 +463,7 @@ def cosim_rfcnn(g: nx.DiGraph, X: np.ndarray, y: np.ndarray, window: float = 200
                 timeout: float | None = None):
     """The test set through ngspice in runs of ``chunk`` samples, fanned out by the named
     executor (``cosim.run_chunks``), beside the graph's steady-state surrogate."""
-    from .cosim import _check_labels, run_chunks, windowed_piece
+    from .cosim import _check_labels, run_chunks, run_length, windowed_piece
     from .rfcnn_settling import RFCNNCosimResult, windowed_forward
 
     X = np.asarray(X, dtype=np.float64)
@@ -471,8 +472,7 @@ def cosim_rfcnn(g: nx.DiGraph, X: np.ndarray, y: np.ndarray, window: float = 200
     schema.validate(g)
     check_rfcnn(g)
 
-    # the runs' length, as run_chunks takes it: the prediction restarts where the deck does
-    chunk = chunk or int(np.ceil(len(X) / max(1, workers)))
+    chunk = run_length(len(X), chunk, workers)     # the prediction restarts where a run does
     run_piece = windowed_piece(compile_rfcnn, g, X, window, backend, timeout)
     circuit, waveforms, runs = run_chunks(run_piece, len(X), chunk, workers, backend, progress,
                                           executor, scheduler)
